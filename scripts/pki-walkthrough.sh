@@ -20,13 +20,13 @@ step() { printf '\n$ ward %s\n' "$*"; "$ward" "$@"; }
 
 step fleet init --name demo-fleet --dir fleet
 step site init --name site-a --fleet fleet
-step cert issue --role camera --subject cam-0001 --ca fleet/site-a \
+step cert issue --role camera --subject cam-0001 --ca site-a \
   --scope stream:publish --scope api:events --out cam-0001
 step cert inspect cam-0001.cwt
-step cert verify cam-0001.cwt --bundle fleet/site-a --role camera --scope stream:publish
-step revoke --ca fleet/site-a --cert cam-0001.cwt --reason key-compromise --out cam-0001.rev
-printf '\n$ ward cert verify cam-0001.cwt --bundle fleet/site-a --revocation cam-0001.rev\n'
-if "$ward" cert verify cam-0001.cwt --bundle fleet/site-a --revocation cam-0001.rev; then
+step cert verify cam-0001.cwt --bundle site-a --role camera --scope stream:publish
+step revoke --ca site-a --cert cam-0001.cwt --reason key-compromise --out cam-0001.rev
+printf '\n$ ward cert verify cam-0001.cwt --bundle site-a --revocation cam-0001.rev\n'
+if "$ward" cert verify cam-0001.cwt --bundle site-a --revocation cam-0001.rev; then
   echo "the revoked credential was accepted: this is a bug" >&2
   exit 1
 fi

@@ -321,6 +321,11 @@ impl TrustedSiteCa {
                 found,
             }));
         }
+        if let Some(expected) = claims.role.required_key_algorithm()
+            && claims.key.algorithm() != expected
+        {
+            return Err(reject(Rejection::WrongKeyType { expected }));
+        }
         check_period(leaf, Link::Leaf, now, policy.leeway_secs)?;
         if let Some(missing) = policy.scopes.iter().find(|scope| !claims.has_scope(scope)) {
             return Err(reject(Rejection::MissingScope((*missing).into())));

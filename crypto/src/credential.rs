@@ -117,6 +117,18 @@ impl Role {
         Role::ALL.into_iter().find(|role| role.name() == name)
     }
 
+    /// The signature algorithm a key bound to this role must use, if the role restricts it.
+    ///
+    /// DESIGN §2: site CAs, cameras and nodes' static keys are P-256, the one curve camera
+    /// secure elements implement; the fleet root is Ed25519; admins may hold either.
+    pub fn required_key_algorithm(self) -> Option<Algorithm> {
+        match self {
+            Role::FleetRoot => Some(Algorithm::EdDsa),
+            Role::SiteCa | Role::Node | Role::Camera => Some(Algorithm::Es256),
+            Role::Admin => None,
+        }
+    }
+
     /// Whether this role marks a certificate authority rather than an end entity.
     pub fn is_authority(self) -> bool {
         matches!(self, Role::FleetRoot | Role::SiteCa)

@@ -131,10 +131,12 @@ impl<'a> Issuer<'a> {
             let (issuer, requested) = (authority.role, request.role);
             return Err(IssueError::RoleNotIssuable { issuer, requested });
         }
-        if request.role == Role::SiteCa && request.key.algorithm() != Algorithm::Es256 {
+        if let Some(expected) = request.role.required_key_algorithm()
+            && request.key.algorithm() != expected
+        {
             return Err(IssueError::WrongKeyType {
-                role: Role::SiteCa,
-                expected: Algorithm::Es256,
+                role: request.role,
+                expected,
             });
         }
         check_name(&request.subject)?;

@@ -560,3 +560,6 @@ mod set {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

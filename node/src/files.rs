@@ -63,6 +63,20 @@ pub fn write_public(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Fails if any of `paths` exists, so a command checks all its outputs before writing one
+/// and never leaves half of its work behind.
+pub fn ensure_absent(paths: &[&Path]) -> Result<()> {
+    for path in paths {
+        if path.symlink_metadata().is_ok() {
+            bail!(
+                "{} already exists; remove it first if you mean to replace it",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Creates a directory (and its parents) readable by its owner only.
 pub fn create_private_dir(path: &Path) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;

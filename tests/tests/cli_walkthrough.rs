@@ -16,7 +16,9 @@ fn walkthrough_issue_verify_revoke() {
     assert_eq!(fleet.code, 0, "{}", fleet.stderr);
     let site = ward(
         d,
-        &["site", "init", "--name", "site-a", "--fleet", "./fleet"],
+        &[
+            "site", "init", "--name", "site-a", "--fleet", "./fleet", "--dir", "./site-a",
+        ],
     );
     assert_eq!(site.code, 0, "{}", site.stderr);
     let camera = ward(
@@ -29,7 +31,7 @@ fn walkthrough_issue_verify_revoke() {
             "--subject",
             "cam-7",
             "--ca",
-            "./fleet/site-a",
+            "./site-a",
             "--scope",
             "stream:publish",
             "--out",
@@ -48,11 +50,7 @@ fn walkthrough_issue_verify_revoke() {
     let key = SecretKey::from_cose_key_bytes(&fs::read(d.join("cam-7.key")).expect("written"))
         .expect("a Ward key file");
     assert_eq!(credential.claims().key, key.public_key());
-    for secret in [
-        "fleet/fleet-root.key",
-        "fleet/site-a/site-ca.key",
-        "cam-7.key",
-    ] {
+    for secret in ["fleet/fleet-root.key", "site-a/site-ca.key", "cam-7.key"] {
         let mode = fs::metadata(d.join(secret))
             .expect("exists")
             .permissions()
@@ -66,7 +64,7 @@ fn walkthrough_issue_verify_revoke() {
         "verify",
         "./cam-7.cwt",
         "--bundle",
-        "./fleet/site-a",
+        "./site-a",
         "--role",
         "camera",
         "--scope",
@@ -99,7 +97,7 @@ fn walkthrough_issue_verify_revoke() {
         &[
             "revoke",
             "--ca",
-            "./fleet/site-a",
+            "./site-a",
             "--cert",
             "./cam-7.cwt",
             "--reason",
@@ -155,7 +153,7 @@ fn no_command_prints_a_private_key() {
     };
     run(&["fleet", "init", "--name", "acme", "--dir", "./fleet"]);
     run(&[
-        "site", "init", "--name", "site-a", "--fleet", "./fleet", "--json",
+        "site", "init", "--name", "site-a", "--fleet", "./fleet", "--dir", "./site-a", "--json",
     ]);
     run(&[
         "cert",
@@ -165,7 +163,7 @@ fn no_command_prints_a_private_key() {
         "--subject",
         "n1",
         "--ca",
-        "./fleet/site-a",
+        "./site-a",
         "--out",
         "./n1",
     ]);
@@ -177,7 +175,7 @@ fn no_command_prints_a_private_key() {
         "--subject",
         "ops",
         "--ca",
-        "./fleet/site-a",
+        "./site-a",
         "--key-type",
         "ed25519",
         "--out",
@@ -186,7 +184,7 @@ fn no_command_prints_a_private_key() {
     ]);
     for key in [
         "./fleet/fleet-root.key",
-        "./fleet/site-a/site-ca.key",
+        "./site-a/site-ca.key",
         "./n1.key",
         "./ops.key",
     ] {
@@ -200,7 +198,7 @@ fn no_command_prints_a_private_key() {
 
     for key in [
         "fleet/fleet-root.key",
-        "fleet/site-a/site-ca.key",
+        "site-a/site-ca.key",
         "n1.key",
         "ops.key",
     ] {
@@ -225,7 +223,13 @@ fn exit_codes_separate_invalid_from_usage_errors() {
         0
     );
     assert_eq!(
-        ward(d, &["site", "init", "--name", "s", "--fleet", "./fleet"]).code,
+        ward(
+            d,
+            &[
+                "site", "init", "--name", "s", "--fleet", "./fleet", "--dir", "./s"
+            ]
+        )
+        .code,
         0
     );
 
@@ -233,19 +237,12 @@ fn exit_codes_separate_invalid_from_usage_errors() {
     assert_eq!(ward(d, &["frobnicate"]).code, 2);
     assert_eq!(ward(d, &["cert", "verify"]).code, 2);
     assert_eq!(
-        ward(
-            d,
-            &["cert", "verify", "./nope.cwt", "--bundle", "./fleet/s"]
-        )
-        .code,
+        ward(d, &["cert", "verify", "./nope.cwt", "--bundle", "./s"]).code,
         2
     );
     // Invalid: garbage where a credential should be.
     fs::write(d.join("junk.cwt"), b"\xd2\x84garbage").expect("written");
-    let junk = ward(
-        d,
-        &["cert", "verify", "./junk.cwt", "--bundle", "./fleet/s"],
-    );
+    let junk = ward(d, &["cert", "verify", "./junk.cwt", "--bundle", "./s"]);
     assert_eq!(junk.code, 1, "{}", junk.stderr);
     // Help is not an error.
     assert_eq!(ward(d, &["--help"]).code, 0);
@@ -259,4 +256,101 @@ fn exit_codes_separate_invalid_from_usage_errors() {
         fs::read(d.join("fleet/fleet-root.key")).expect("exists"),
         before
     );
+}
+
+#[test]
+fn a_site_ca_cannot_revoke_another_sites_credential() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    assert_eq!(
+        ward(d, &["fleet", "init", "--name", "acme", "--dir", "./fleet"]).code,
+        0
+    );
+    for site in ["a", "b"] {
+        let out = format!("./{site}");
+        let init = ward(
+            d,
+            &[
+                "site", "init", "--name", site, "--fleet", "./fleet", "--dir", &out,
+            ],
+        );
+        assert_eq!(init.code, 0, "{}", init.stderr);
+    }
+    let issue = ward(
+        d,
+        &[
+            "cert",
+            "issue",
+            "--role",
+            "camera",
+            "--subject",
+            "c",
+            "--ca",
+            "./a",
+            "--out",
+            "./c",
+        ],
+    );
+    assert_eq!(issue.code, 0, "{}", issue.stderr);
+    let refused = ward(
+        d,
+        &[
+            "revoke", "--ca", "./b", "--cert", "./c.cwt", "--out", "./c.rev",
+        ],
+    );
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused.stderr.contains("only its issuer or the fleet root"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        !d.join("c.rev").exists(),
+        "no revocation file is left behind"
+    );
+}
+
+#[test]
+fn cameras_and_nodes_must_hold_p256_keys() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    assert_eq!(
+        ward(d, &["fleet", "init", "--name", "acme", "--dir", "./fleet"]).code,
+        0
+    );
+    assert_eq!(
+        ward(
+            d,
+            &[
+                "site", "init", "--name", "s", "--fleet", "./fleet", "--dir", "./s"
+            ]
+        )
+        .code,
+        0
+    );
+    for role in ["camera", "node"] {
+        let args = [
+            "cert",
+            "issue",
+            "--role",
+            role,
+            "--subject",
+            "x",
+            "--ca",
+            "./s",
+            "--key-type",
+            "ed25519",
+            "--out",
+            "./x",
+        ];
+        let refused = ward(d, &args);
+        assert_eq!(refused.code, 2, "{role}");
+        assert!(
+            refused.stderr.contains("P-256") || refused.stderr.contains("ES256"),
+            "{}",
+            refused.stderr
+        );
+        // Nothing is written when issuance fails.
+        assert!(!d.join("x.key").exists() && !d.join("x.cwt").exists());
+    }
 }

@@ -444,3 +444,20 @@ fn a_site_ca_revocation_does_not_reach_another_sites_credentials() {
         Ok(())
     );
 }
+
+#[test]
+fn a_camera_credential_binding_an_ed25519_key_is_refused() {
+    let mut fleet = Fleet::new(19);
+    let (_, camera) = fleet.leaf(Role::Camera, "cam-1", &["stream:publish"]);
+    // Issuance refuses it, so forge one by hand with the site CA's key.
+    let mut claims = camera.claims().clone();
+    claims.key = SecretKey::generate_ed25519(&mut fleet.rng).public_key();
+    let odd = Credential::sign(claims, &fleet.site_key);
+    let result = root(&fleet).validate(&fleet.site_ca, &odd, &camera_policy(), NOW, &NoRevocations);
+    assert_eq!(
+        reason_of(result, Link::Leaf),
+        Rejection::WrongKeyType {
+            expected: Algorithm::Es256
+        }
+    );
+}

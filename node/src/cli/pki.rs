@@ -62,7 +62,8 @@ pub(crate) struct SiteInitArgs {
     /// Directory holding the fleet root key and credential.
     #[arg(long, default_value = "fleet", value_name = "DIR")]
     fleet: PathBuf,
-    /// Directory to create the site bundle in (default: FLEET/NAME).
+    /// Directory to create the site bundle in (default: NAME, beside the fleet directory, so
+    /// the bundle can be copied to the site without the root key).
     #[arg(long)]
     dir: Option<PathBuf>,
     /// How long the site CA is valid (e.g. 2y).
@@ -184,8 +185,9 @@ pub(crate) fn fleet_init(cx: &mut Env<'_>, args: FleetInitArgs) -> Result<u8> {
     let lifetime = lifetime_or(args.lifetime, ROOT_LIFETIME);
     let root = issue::fleet_root(&args.name, &key, cx.now, lifetime, &mut rng)
         .context("cannot create the fleet root")?;
-    files::create_private_dir(&args.dir)?;
     let (key_path, cred_path) = (args.dir.join(ROOT_KEY), args.dir.join(ROOT_CREDENTIAL));
+    files::ensure_absent(&[&key_path, &cred_path])?;
+    files::create_private_dir(&args.dir)?;
     files::write_secret(&key_path, &key.to_cose_key_bytes())?;
     files::write_public(&cred_path, root.as_bytes())?;
     report(
@@ -212,12 +214,14 @@ pub(crate) fn site_init(cx: &mut Env<'_>, args: SiteInitArgs) -> Result<u8> {
     let site_ca = Issuer::new(&root_key, &root)
         .and_then(|issuer| issuer.issue(&request, cx.now, &mut rng))
         .context("cannot issue the site CA")?;
-    let dir = args.dir.unwrap_or_else(|| args.fleet.join(&args.name));
-    files::create_private_dir(&dir)?;
+    let dir = args.dir.unwrap_or_else(|| PathBuf::from(&args.name));
     let (key_path, cred_path) = (dir.join(SITE_KEY), dir.join(SITE_CREDENTIAL));
+    let anchor_path = dir.join(ROOT_CREDENTIAL);
+    files::ensure_absent(&[&key_path, &cred_path, &anchor_path])?;
+    files::create_private_dir(&dir)?;
     files::write_secret(&key_path, &key.to_cose_key_bytes())?;
     files::write_public(&cred_path, site_ca.as_bytes())?;
-    files::write_public(&dir.join(ROOT_CREDENTIAL), root.as_bytes())?;
+    files::write_public(&anchor_path, root.as_bytes())?;
     report(
         cx,
         args.output.json,
@@ -264,6 +268,9 @@ pub(crate) fn issue(cx: &mut Env<'_>, args: IssueArgs) -> Result<u8> {
         .context("cannot issue the credential")?;
     let cred_path = with_extension(&args.out, "cwt");
     let key_path = generated.as_ref().map(|_| with_extension(&args.out, "key"));
+    let mut outputs = vec![cred_path.as_path()];
+    outputs.extend(key_path.as_deref());
+    files::ensure_absent(&outputs)?;
     if let (Some(key), Some(path)) = (&generated, &key_path) {
         files::write_secret(path, &key.to_cose_key_bytes())?;
     }
@@ -282,6 +289,16 @@ pub(crate) fn revoke(cx: &mut Env<'_>, args: RevokeArgs) -> Result<u8> {
     let (key, authority) = load_any_authority(&args.ca)?;
     let target = if let Some(path) = &args.cert {
         let credential = read_credential(path)?;
+        let signer = authority.claims();
+        // A site CA's revocation reaches only what it issued (see ward_crypto::Authority).
+        if signer.role == Role::SiteCa && credential.claims().issuer != signer.subject {
+            bail!(
+                "{} was issued by {:?}, not {:?}: only its issuer or the fleet root can revoke it",
+                path.display(),
+                credential.claims().issuer,
+                signer.subject
+            );
+        }
         if args.by_key {
             RevocationTarget::Key(credential.key_id())
         } else {
@@ -309,6 +326,7 @@ pub(crate) fn revoke(cx: &mut Env<'_>, args: RevokeArgs) -> Result<u8> {
         revoked_at: cx.now,
     };
     let revocation = ward_crypto::Revocation::sign(statement, &key);
+    files::ensure_absent(&[&args.out])?;
     files::write_public(&args.out, revocation.as_bytes())?;
     if args.output.json {
         let value = json!({

@@ -53,8 +53,17 @@ pub(crate) struct VerifyArgs {
 }
 
 pub(crate) fn inspect(cx: &mut Env<'_>, args: InspectArgs) -> Result<u8> {
-    let bytes = files::read_bounded(&args.file)?;
-    let value = if let Ok(credential) = Credential::decode(&bytes) {
+    // Read as if secret: the file may be a private key. Key files are tried first, by a
+    // decoder that borrows from this buffer instead of copying the private scalar.
+    let bytes = files::read_secret(&args.file)?;
+    let value = if let Ok(key) = SecretKey::from_cose_key_bytes(&bytes) {
+        // Only what identifies the key: its algorithm and public thumbprint.
+        json!({
+            "kind": "private-key",
+            "algorithm": key.algorithm().to_string(),
+            "key_id": key.public_key().key_id().to_string(),
+        })
+    } else if let Ok(credential) = Credential::decode(&bytes) {
         credential_json(&credential)
     } else if let Ok(revocation) = Revocation::decode(&bytes) {
         let statement = revocation.statement();
@@ -73,14 +82,6 @@ pub(crate) fn inspect(cx: &mut Env<'_>, args: InspectArgs) -> Result<u8> {
             "algorithm": ccs.key().algorithm().to_string(),
             "key_id": ccs.key().key_id().to_string(),
             "bytes": bytes.len(),
-        })
-    } else if let Ok(key) = SecretKey::from_cose_key_bytes(&zeroize::Zeroizing::new(bytes.clone()))
-    {
-        // Only what identifies the key: its algorithm and public thumbprint.
-        json!({
-            "kind": "private-key",
-            "algorithm": key.algorithm().to_string(),
-            "key_id": key.public_key().key_id().to_string(),
         })
     } else {
         bail!(
@@ -229,7 +230,7 @@ fn print_fields(cx: &mut Env<'_>, value: &serde_json::Value) -> Result<()> {
                 .join(", "),
             other => other.to_string(),
         };
-        writeln!(cx.out, "{name:<12} {text}")?;
+        writeln!(cx.out, "{name:<14} {text}")?;
     }
     Ok(())
 }
