@@ -354,3 +354,81 @@ fn cameras_and_nodes_must_hold_p256_keys() {
         assert!(!d.join("x.key").exists() && !d.join("x.cwt").exists());
     }
 }
+
+#[test]
+fn a_revoked_or_expired_site_ca_makes_its_cameras_invalid() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    assert_eq!(
+        ward(d, &["fleet", "init", "--name", "acme", "--dir", "./fleet"]).code,
+        0
+    );
+    let site = [
+        "site",
+        "init",
+        "--name",
+        "s",
+        "--fleet",
+        "./fleet",
+        "--dir",
+        "./s",
+        "--lifetime",
+        "1d",
+    ];
+    assert_eq!(ward(d, &site).code, 0);
+    let issue = [
+        "cert",
+        "issue",
+        "--role",
+        "camera",
+        "--subject",
+        "c",
+        "--ca",
+        "./s",
+        "--out",
+        "./c",
+    ];
+    assert_eq!(ward(d, &issue).code, 0);
+    let camera_rev = [
+        "revoke", "--ca", "./s", "--cert", "./c.cwt", "--out", "./c.rev",
+    ];
+    assert_eq!(ward(d, &camera_rev).code, 0);
+    let site_rev = [
+        "revoke",
+        "--ca",
+        "./fleet",
+        "--cert",
+        "./s/site-ca.cwt",
+        "--out",
+        "./s.rev",
+    ];
+    assert_eq!(ward(d, &site_rev).code, 0);
+
+    let verify = ["cert", "verify", "./c.cwt", "--bundle", "./s"];
+    assert_eq!(ward(d, &verify).code, 0);
+    // The root revoked the site CA: every camera it issued is invalid.
+    let revoked = ward(d, &[&verify[..], &["--revocation", "./s.rev"]].concat());
+    assert_eq!(revoked.code, 1, "{}", revoked.stderr);
+    assert!(
+        revoked.stdout.contains("site CA is revoked"),
+        "{}",
+        revoked.stdout
+    );
+    // Two days on, the site CA has expired: the verdict is "invalid", even though the
+    // site CA's own revocation can no longer be checked.
+    let later = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH))
+        .expect("after 1970")
+        .as_secs()
+        + 2 * 86_400;
+    let later = later.to_string();
+    let expired = ward(
+        d,
+        &[&verify[..], &["--revocation", "./c.rev", "--at", &later]].concat(),
+    );
+    assert_eq!(expired.code, 1, "{}", expired.stderr);
+    assert!(
+        expired.stdout.contains("site CA expired"),
+        "{}",
+        expired.stdout
+    );
+}

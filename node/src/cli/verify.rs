@@ -108,17 +108,34 @@ pub(crate) fn verify(cx: &mut Env<'_>, args: VerifyArgs) -> Result<u8> {
     let site_ca = read_credential(&site_path)?;
     let now = args.at.unwrap_or(cx.now);
 
-    // Every revocation file must be genuine: a forged one is an operator's error, not a
-    // verdict on the credential.
-    let trusted_site = root
-        .validate_site_ca(&site_ca, now, &ward_crypto::NoRevocations)
-        .ok();
+    // Every revocation file must be genuine: a forged one is an operator's error (exit 2),
+    // not a verdict on the credential. The root's revocations are checked first, since they
+    // may revoke the site CA itself; the site CA's own can be checked only once the site CA
+    // is known to be valid.
     let mut revocations = RevocationSet::new();
+    let mut by_site_ca = Vec::new();
     for path in &args.revocations {
         let revocation = Revocation::decode(&files::read_bounded(path)?)
             .with_context(|| format!("{} is not a revocation", path.display()))?;
+        if revocation.statement().issuer == root.name() {
+            let verified = revocation.verify(&root, None).with_context(|| {
+                format!(
+                    "{} does not carry the fleet root's signature",
+                    path.display()
+                )
+            })?;
+            revocations.insert(verified);
+        } else {
+            by_site_ca.push((path, revocation));
+        }
+    }
+    let site_ca = match root.validate_site_ca(&site_ca, now, &revocations) {
+        Ok(site_ca) => site_ca,
+        Err(e) => return report_verdict(cx, &args, Err(e.to_string())),
+    };
+    for (path, revocation) in by_site_ca {
         let verified = revocation
-            .verify(&root, trusted_site.as_ref())
+            .verify(&root, Some(&site_ca))
             .with_context(|| format!("{} is not signed by a known authority", path.display()))?;
         revocations.insert(verified);
     }
@@ -140,7 +157,8 @@ pub(crate) fn verify(cx: &mut Env<'_>, args: VerifyArgs) -> Result<u8> {
                 site: args.site.as_deref(),
                 leeway_secs: cx.config.credentials.leeway_secs,
             };
-            root.validate(&site_ca, &credential, &policy, now, &revocations)
+            site_ca
+                .validate_leaf(&credential, &policy, now, &revocations)
                 .map(|()| credential)
                 .map_err(|e| e.to_string())
         }
