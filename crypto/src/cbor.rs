@@ -245,6 +245,65 @@ impl<'a> Reader<'a> {
         let len = usize::try_from(len).map_err(|_| DecodeError::Truncated)?;
         self.take(len)
     }
+
+    /// The bytes not read yet.
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The major type of the next item, without consuming it.
+    pub(crate) fn peek_major(&self) -> Option<u8> {
+        self.peek().map(|b| b >> 5)
+    }
+
+    /// Borrows a definite-length text string out of the input, checking that it is UTF-8.
+    pub(crate) fn text(&mut self) -> Result<&'a str, DecodeError> {
+        let len = self.head(MAJOR_TEXT)?;
+        let len = usize::try_from(len).map_err(|_| DecodeError::Truncated)?;
+        core::str::from_utf8(self.take(len)?)
+            .map_err(|_| DecodeError::Malformed("text is not UTF-8"))
+    }
+
+    /// Reads a definite-length array head and returns its number of items.
+    pub(crate) fn array(&mut self) -> Result<usize, DecodeError> {
+        let count = self.head(MAJOR_ARRAY)?;
+        usize::try_from(count).map_err(|_| DecodeError::Truncated)
+    }
+
+    /// Reads a tag head and returns the tag number.
+    pub(crate) fn tag(&mut self) -> Result<u64, DecodeError> {
+        self.head(MAJOR_TAG)
+    }
+
+    /// Reads the simple value `true` or `false`.
+    pub(crate) fn bool(&mut self) -> Result<bool, DecodeError> {
+        match self.peek() {
+            Some(0xf4) => self.skip(1).map(|()| false),
+            Some(0xf5) => self.skip(1).map(|()| true),
+            Some(_) => Err(DecodeError::Malformed("expected a boolean")),
+            None => Err(DecodeError::Truncated),
+        }
+    }
+
+    /// Consumes the next data item, whatever it is, and returns its encoded bytes. The item
+    /// must be well formed and nest no deeper than `max_depth`; every length it claims is
+    /// checked against the bytes present, so skipping allocates nothing and ends.
+    pub(crate) fn item(&mut self, max_depth: usize) -> Result<&'a [u8], DecodeError> {
+        let start = self.bytes;
+        let mut walk = Screen {
+            reader: self.clone(),
+            limits: Limits {
+                max_len: usize::MAX,
+                max_depth,
+                max_items: start.len(),
+            },
+            items: 0,
+        };
+        walk.item(0)?;
+        let consumed = start.len() - walk.reader.remaining();
+        self.bytes = walk.reader.bytes;
+        Ok(&start[..consumed])
+    }
 }
 
 /// Appends preferred-form CBOR heads and strings to a buffer (RFC 8949 §4.2.1).
@@ -293,6 +352,30 @@ impl<'a> Writer<'a> {
     pub(crate) fn bytes(&mut self, value: &[u8]) {
         self.head(MAJOR_BYTES, value.len() as u64);
         self.out.extend_from_slice(value);
+    }
+
+    pub(crate) fn text(&mut self, value: &str) {
+        self.head(MAJOR_TEXT, value.len() as u64);
+        self.out.extend_from_slice(value.as_bytes());
+    }
+
+    pub(crate) fn array(&mut self, items: usize) {
+        self.head(MAJOR_ARRAY, items as u64);
+    }
+
+    /// The simple value `null` (RFC 8949 §3.3).
+    pub(crate) fn null(&mut self) {
+        self.out.push(0xf6);
+    }
+
+    /// The simple value `true` or `false` (RFC 8949 §3.3).
+    pub(crate) fn bool(&mut self, value: bool) {
+        self.out.push(if value { 0xf5 } else { 0xf4 });
+    }
+
+    /// Bytes that already hold encoded CBOR, appended as they are.
+    pub(crate) fn raw(&mut self, encoded: &[u8]) {
+        self.out.extend_from_slice(encoded);
     }
 }
 
@@ -363,6 +446,26 @@ mod tests {
         ] {
             assert!(screen(item, LIMITS).is_err(), "{item:02x?}");
         }
+    }
+
+    #[test]
+    fn reader_skips_whole_items_and_reads_text_and_booleans() {
+        // [1, {2: h'03'}], "hi", true, then a byte string claiming more than is present.
+        let input = [
+            0x82, 0x01, 0xa1, 0x02, 0x41, 0x03, 0x62, b'h', b'i', 0xf5, 0x5a, 0xff,
+        ];
+        let mut r = Reader::new(&input);
+        assert_eq!(r.peek_major(), Some(MAJOR_ARRAY));
+        assert_eq!(r.item(2), Ok(&input[..6]));
+        assert_eq!(r.text(), Ok("hi"));
+        assert_eq!(r.bool(), Ok(true));
+        assert_eq!(r.rest(), &[0x5a, 0xff]);
+        assert_eq!(r.item(2), Err(DecodeError::Truncated));
+        // Nesting beyond the limit is refused rather than followed.
+        assert_eq!(
+            Reader::new(&[0x81, 0x81, 0x81, 0x00]).item(1),
+            Err(DecodeError::TooDeep)
+        );
     }
 
     #[test]

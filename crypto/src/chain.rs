@@ -6,7 +6,8 @@
 //!       └ leaf P-256 or Ed25519, signed ES256 by the site CA, role node | camera | admin
 //! ```
 //!
-//! Every link is checked for signature, issuer name, validity period, role and revocation;
+//! Every link is checked for signature, issuer name, validity period and role, and every link
+//! below the anchor for revocation (the root is the anchor: it is replaced, not revoked);
 //! the leaf also for site and scopes. Each way a chain can fail has its own [`Rejection`], so
 //! an operator reading `ward cert verify` learns exactly which rule refused it. Times are
 //! seconds since the UNIX epoch, passed in by the caller.
@@ -208,14 +209,27 @@ impl FleetRoot {
         &self.credential
     }
 
-    /// Validates a site CA credential against this root at time `now`.
+    /// Validates a site CA credential against this root at time `now`, with the default
+    /// leeway of [`DEFAULT_LEEWAY_SECS`].
     pub fn validate_site_ca(
         &self,
         site_ca: &Credential,
         now: u64,
         revocations: &impl RevocationStatus,
     ) -> Result<TrustedSiteCa, ChainError> {
-        check_period(&self.credential, Link::FleetRoot, now, DEFAULT_LEEWAY_SECS)?;
+        self.validate_site_ca_with_leeway(site_ca, now, DEFAULT_LEEWAY_SECS, revocations)
+    }
+
+    /// Like [`FleetRoot::validate_site_ca`], with `leeway_secs` of clock tolerance on the
+    /// root's and the site CA's validity periods.
+    pub fn validate_site_ca_with_leeway(
+        &self,
+        site_ca: &Credential,
+        now: u64,
+        leeway_secs: u64,
+        revocations: &impl RevocationStatus,
+    ) -> Result<TrustedSiteCa, ChainError> {
+        check_period(&self.credential, Link::FleetRoot, now, leeway_secs)?;
         let reject = |reason| ChainError {
             link: Link::SiteCa,
             reason,
@@ -234,7 +248,7 @@ impl FleetRoot {
                 expected: Algorithm::Es256,
             }));
         }
-        check_period(site_ca, Link::SiteCa, now, DEFAULT_LEEWAY_SECS)?;
+        check_period(site_ca, Link::SiteCa, now, leeway_secs)?;
         revocations
             .check(site_ca)
             .map_err(|by| reject(Rejection::Revoked(by)))?;
@@ -252,7 +266,8 @@ impl FleetRoot {
         now: u64,
         revocations: &impl RevocationStatus,
     ) -> Result<(), ChainError> {
-        self.validate_site_ca(site_ca, now, revocations)?
+        // One clock tolerance for every link: the policy's.
+        self.validate_site_ca_with_leeway(site_ca, now, policy.leeway_secs, revocations)?
             .validate_leaf(leaf, policy, now, revocations)
     }
 }

@@ -1,5 +1,5 @@
-//! Ward's cryptography: keys, compact credentials, chain validation, revocations and frame
-//! tokens.
+//! Ward's cryptography: keys, compact credentials, chain validation, revocations, frame
+//! tokens, and the EDHOC and OSCORE protocols cameras speak.
 //!
 //! This crate holds every rule about what Ward trusts, and nothing else: no I/O, no async,
 //! no clock. Callers pass the time in (seconds since the UNIX epoch for credentials,
@@ -14,6 +14,10 @@
 //! chain       fleet root → site CA → leaf validation, with a reason for every refusal
 //! revocation  signed revocations by serial or key id, and the O(1) RevocationSet
 //! token       per-frame tokens for video streams
+//! backend     the seam to the code that does the arithmetic (pure Rust here)
+//! edhoc       EDHOC (RFC 9528) initiator and responder, sans-IO
+//! oscore      OSCORE (RFC 8613) security contexts, with Echo (RFC 9175)
+//! coap        CoAP messages (RFC 7252) and EDHOC over CoAP (RFC 9528 A.2, RFC 9668)
 //! ```
 //!
 //! # Secrets
@@ -38,10 +42,13 @@ extern crate std;
 pub mod backend;
 mod cbor;
 pub mod chain;
+pub mod coap;
 pub mod credential;
+pub mod edhoc;
 mod error;
 pub mod issue;
 pub mod keys;
+pub mod oscore;
 pub mod revocation;
 pub mod token;
 

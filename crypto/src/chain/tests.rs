@@ -461,3 +461,29 @@ fn a_camera_credential_binding_an_ed25519_key_is_refused() {
         }
     );
 }
+
+#[test]
+fn the_policy_leeway_applies_to_every_link() {
+    let mut fleet = Fleet::new(20);
+    let (_, camera) = fleet.leaf(Role::Camera, "cam-1", &["stream:publish"]);
+    // Everything was issued at NOW; ten minutes early is inside a 15-minute leeway only.
+    let tolerant = Policy {
+        leeway_secs: 900,
+        ..camera_policy()
+    };
+    let early = NOW - 600;
+    let anchor = root(&fleet);
+    assert_eq!(
+        anchor.validate(&fleet.site_ca, &camera, &tolerant, early, &NoRevocations),
+        Ok(())
+    );
+    let strict = Policy {
+        leeway_secs: 0,
+        ..camera_policy()
+    };
+    let result = anchor.validate(&fleet.site_ca, &camera, &strict, early, &NoRevocations);
+    assert_eq!(
+        reason_of(result, Link::FleetRoot),
+        Rejection::NotYetValid { not_before: NOW }
+    );
+}

@@ -129,7 +129,8 @@ pub(crate) fn verify(cx: &mut Env<'_>, args: VerifyArgs) -> Result<u8> {
             by_site_ca.push((path, revocation));
         }
     }
-    let site_ca = match root.validate_site_ca(&site_ca, now, &revocations) {
+    let leeway = cx.config.credentials.leeway_secs;
+    let site_ca = match root.validate_site_ca_with_leeway(&site_ca, now, leeway, &revocations) {
         Ok(site_ca) => site_ca,
         Err(e) => return report_verdict(cx, &args, Err(e.to_string())),
     };
@@ -155,7 +156,7 @@ pub(crate) fn verify(cx: &mut Env<'_>, args: VerifyArgs) -> Result<u8> {
                 role,
                 scopes: &scopes,
                 site: args.site.as_deref(),
-                leeway_secs: cx.config.credentials.leeway_secs,
+                leeway_secs: leeway,
             };
             site_ca
                 .validate_leaf(&credential, &policy, now, &revocations)

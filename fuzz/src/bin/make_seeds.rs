@@ -1,0 +1,376 @@
+//! Writes seed inputs for every fuzz target into `fuzz/corpus/<target>/`, or under the
+//! directory given as the only argument.
+//!
+//! Seeds are valid inputs, most of them signed by the fixed fleet of `ward_fuzz::fleet`, so
+//! the fuzzer starts from inputs that pass every check and spends its time on mutations of
+//! them rather than on finding the CBOR structure by chance. Serials and some keys are drawn
+//! from the system RNG, so two runs write different bytes of the same shape; a corpus
+//! directory keeps whatever it held before.
+//!
+//! ```text
+//! cargo run --manifest-path fuzz/Cargo.toml --bin make_seeds
+//! ```
+
+#![forbid(unsafe_code)]
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use getrandom::SysRng;
+use getrandom::rand_core::UnwrapErr;
+use ward_crypto::credential::Credential;
+use ward_crypto::issue::{CredentialRequest, Issuer, fleet_root};
+use ward_crypto::token::{FrameTokenKey, TokenMinter};
+use ward_crypto::{
+    Ccs, Revocation, RevocationReason, RevocationStatement, RevocationTarget, Role, SecretKey,
+};
+use ward_fuzz::fleet::{CAMERA_NAME, CAMERA_SCOPE, NOW, ROOT_NAME, SITE, YEAR, fleet};
+use ward_fuzz::gate_script::{GateScript, SESSION, Step, TOKEN_KEY, frame};
+
+/// COSE_Sign1's tag 18 as its one-byte head, and the CWT tag 61 as its two-byte head.
+const TAG_COSE_SIGN1: u8 = 0xd2;
+const TAG_CWT: [u8; 2] = [0xd8, 0x3d];
+
+/// A seed: its file name and its bytes.
+type Seed = (&'static str, Vec<u8>);
+
+/// Whether a seed is an input its target's decoder accepts.
+type Decodes = fn(&[u8]) -> bool;
+
+fn main() -> io::Result<()> {
+    let root = match std::env::args_os().nth(1) {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus"),
+    };
+    let mut rng = UnwrapErr(SysRng);
+
+    let targets: [(&str, Vec<Seed>, Decodes); 5] = [
+        ("credential", credential_seeds(&mut rng), |b| {
+            Credential::decode(b).is_ok()
+        }),
+        ("ccs", ccs_seeds(&mut rng), |b| Ccs::decode(b).is_ok()),
+        ("revocation", revocation_seeds(), |b| {
+            Revocation::decode(b).is_ok()
+        }),
+        ("key_file", key_file_seeds(&mut rng), |b| {
+            SecretKey::from_cose_key_bytes(b).is_ok()
+        }),
+        ("token", token_seeds(), |b| GateScript::parse(b).is_some()),
+    ];
+    for (target, seeds, decodes) in targets {
+        let dir = root.join(target);
+        fs::create_dir_all(&dir).map_err(|err| in_path(&dir, err))?;
+        for (name, bytes) in &seeds {
+            // A seed the decoder refuses would only teach the fuzzer the first error path.
+            assert!(decodes(bytes), "seed {target}/{name} does not decode");
+            let path = dir.join(name);
+            fs::write(&path, bytes).map_err(|err| in_path(&path, err))?;
+        }
+        println!("{:>3} seeds in {}", seeds.len(), dir.display());
+    }
+    Ok(())
+}
+
+fn in_path(path: &Path, err: io::Error) -> io::Error {
+    io::Error::new(err.kind(), format!("{}: {err}", path.display()))
+}
+
+fn credential_seeds(rng: &mut UnwrapErr<SysRng>) -> Vec<Seed> {
+    let fleet = fleet();
+    let camera = fleet.camera.as_bytes().to_vec();
+    let mut seeds = vec![
+        ("root", fleet.root.credential().as_bytes().to_vec()),
+        ("site-ca", fleet.site_ca.credential().as_bytes().to_vec()),
+        ("camera", camera.clone()),
+        // RFC 8392 §6: the COSE tag may be left out, or wrapped in the CWT tag.
+        ("camera-untagged", camera[1..].to_vec()),
+        ("camera-cwt-tagged", [&TAG_CWT[..], &camera].concat()),
+    ];
+    assert_eq!(
+        camera[0], TAG_COSE_SIGN1,
+        "credentials are written with the COSE_Sign1 tag"
+    );
+
+    // The issuance API, as `ward cert` uses it.
+    let other_root_key = SecretKey::generate_ed25519(rng);
+    let other_root = fleet_root("fleet:other", &other_root_key, NOW, 10 * YEAR, rng)
+        .expect("a valid fleet root request");
+    seeds.push(("other-root", other_root.as_bytes().to_vec()));
+    let root = Issuer::new(&fleet.root_key, fleet.root.credential()).expect("the root's key");
+    let site_ca = Issuer::new(&fleet.site_key, fleet.site_ca.credential()).expect("its key");
+    let requests = [
+        (
+            "site-ca-issued",
+            &root,
+            request(SITE, Role::SiteCa, SecretKey::generate_p256(rng), &[]),
+        ),
+        (
+            "node",
+            &site_ca,
+            request(
+                "12D3KooWfuzznode",
+                Role::Node,
+                SecretKey::generate_p256(rng),
+                &[CAMERA_SCOPE, "api:events", "gossip:revocations"],
+            ),
+        ),
+        // Admins are the one leaf role that may hold an Ed25519 key.
+        (
+            "admin",
+            &site_ca,
+            request("alice", Role::Admin, SecretKey::generate_ed25519(rng), &[]),
+        ),
+        (
+            "camera-issued",
+            &site_ca,
+            request(
+                CAMERA_NAME,
+                Role::Camera,
+                SecretKey::generate_p256(rng),
+                &[CAMERA_SCOPE],
+            ),
+        ),
+    ];
+    for (name, issuer, request) in requests {
+        let credential = issuer.issue(&request, NOW, rng).expect("a valid request");
+        seeds.push((name, credential.as_bytes().to_vec()));
+    }
+    seeds
+}
+
+fn request(subject: &str, role: Role, key: SecretKey, scopes: &[&str]) -> CredentialRequest {
+    CredentialRequest {
+        subject: subject.into(),
+        role,
+        key: key.public_key(),
+        scopes: scopes.iter().map(|scope| String::from(*scope)).collect(),
+        lifetime_secs: YEAR,
+    }
+}
+
+fn ccs_seeds(rng: &mut UnwrapErr<SysRng>) -> Vec<Seed> {
+    let fleet = fleet();
+    let camera = Ccs::new(
+        Some(CAMERA_NAME.into()),
+        fleet.camera_key.public_key(),
+        None,
+    );
+    let camera = camera.as_bytes().to_vec();
+    // RFC 9053 §7.1.1: a P-256 `y` may be just its sign bit, a CBOR boolean.
+    let y_at = find(&camera, &[0x22, 0x58, 0x20]).expect("a P-256 COSE_Key has a 32-byte y");
+    let compressed = |sign: u8| [&camera[..y_at], &[0x22, sign], &camera[y_at + 35..]].concat();
+    vec![
+        ("camera", camera.clone()),
+        ("camera-compressed-true", compressed(0xf5)),
+        ("camera-compressed-false", compressed(0xf4)),
+        (
+            "root-with-kid",
+            Ccs::new(None, fleet.root.key().clone(), Some(b"root"))
+                .as_bytes()
+                .into(),
+        ),
+        (
+            "node",
+            Ccs::new(
+                Some("node".into()),
+                SecretKey::generate_ed25519(rng).public_key(),
+                None,
+            )
+            .as_bytes()
+            .into(),
+        ),
+    ]
+}
+
+fn revocation_seeds() -> Vec<Seed> {
+    let fleet = fleet();
+    let site_ca = fleet.site_ca.credential().claims();
+    let camera = fleet.camera.claims();
+    let statement = |issuer: &str, target, reason| RevocationStatement {
+        issuer: issuer.into(),
+        target,
+        reason,
+        revoked_at: NOW,
+    };
+    let by_root = |statement| {
+        Revocation::sign(statement, &fleet.root_key)
+            .as_bytes()
+            .to_vec()
+    };
+    let by_site = |statement| {
+        Revocation::sign(statement, &fleet.site_key)
+            .as_bytes()
+            .to_vec()
+    };
+    let site_ca_serial = RevocationTarget::Serial(site_ca.serial);
+    let camera_serial = RevocationTarget::Serial(camera.serial);
+    let camera_key = RevocationTarget::Key(fleet.camera.key_id());
+
+    let root_revokes_site_ca = by_root(statement(
+        ROOT_NAME,
+        site_ca_serial,
+        RevocationReason::Superseded,
+    ));
+    vec![
+        ("root-revokes-site-ca", root_revokes_site_ca.clone()),
+        (
+            "root-revokes-site-ca-untagged",
+            root_revokes_site_ca[1..].to_vec(),
+        ),
+        (
+            "root-revokes-camera-key",
+            by_root(statement(
+                ROOT_NAME,
+                camera_key,
+                RevocationReason::KeyCompromise,
+            )),
+        ),
+        (
+            "site-revokes-camera",
+            by_site(statement(SITE, camera_serial, RevocationReason::Quarantine)),
+        ),
+        (
+            "site-revokes-camera-key",
+            by_site(statement(SITE, camera_key, RevocationReason::Unspecified)),
+        ),
+        // Refused for a signature by the wrong key, and for an issuer nobody knows.
+        (
+            "site-signs-as-root",
+            by_site(statement(
+                ROOT_NAME,
+                camera_serial,
+                RevocationReason::CessationOfOperation,
+            )),
+        ),
+        (
+            "unknown-issuer",
+            by_root(statement(
+                "site-elsewhere",
+                camera_serial,
+                RevocationReason::Superseded,
+            )),
+        ),
+    ]
+}
+
+fn key_file_seeds(rng: &mut UnwrapErr<SysRng>) -> Vec<Seed> {
+    let fleet = fleet();
+    let ed25519 = fleet.root_key.to_cose_key_bytes().to_vec();
+    let p256 = fleet.site_key.to_cose_key_bytes().to_vec();
+    // Optional members: `alg` (3) and `kid` (2), appended with the map's count raised by one.
+    let with = |file: &[u8], entry: &[u8]| [&[file[0] + 1], &file[1..], entry].concat();
+    // The shortest file: kty, crv and d alone, with no public parameters to check.
+    let d_at = find(&ed25519, &[0x23, 0x58, 0x20]).expect("an Ed25519 key file holds d");
+    vec![
+        ("ed25519", ed25519.clone()),
+        ("ed25519-alg", with(&ed25519, &[0x03, 0x27])),
+        ("ed25519-kid", with(&ed25519, &[0x02, 0x42, b'k', b'1'])),
+        (
+            "ed25519-d-only",
+            [&[0xa3, 0x01, 0x01, 0x20, 0x06], &ed25519[d_at..]].concat(),
+        ),
+        ("p256", p256.clone()),
+        ("p256-alg", with(&p256, &[0x03, 0x26])),
+        (
+            "ed25519-random",
+            SecretKey::generate_ed25519(rng)
+                .to_cose_key_bytes()
+                .to_vec(),
+        ),
+        (
+            "p256-random",
+            SecretKey::generate_p256(rng).to_cose_key_bytes().to_vec(),
+        ),
+    ]
+}
+
+fn token_seeds() -> Vec<Seed> {
+    const T0: u64 = NOW * 1_000;
+    let script = |lifetime_ms, max_skew_ms, start_ms, steps: Vec<Step>| {
+        GateScript {
+            lifetime_ms,
+            max_skew_ms,
+            start_ms,
+            steps,
+        }
+        .to_bytes()
+    };
+    let minted =
+        TokenMinter::new(FrameTokenKey::from_bytes(TOKEN_KEY), SESSION).mint(T0, &frame(0));
+    let mut foreign = minted;
+    foreign[1..9].copy_from_slice(b"othersss");
+
+    vec![
+        // A stream: minted frames, a gap, a replay, a tampered token, a stale counter.
+        (
+            "stream",
+            script(
+                2_000,
+                250,
+                T0,
+                vec![
+                    Step::mint(0, 0),
+                    Step::mint(40, -5),
+                    Step::sign(40, 0, 7),
+                    Step::replay(40, 1),
+                    Step::tamper(0, 2, 200),
+                    Step::mint(40, 0),
+                    Step::sign(3_000, 0, 8),
+                    Step::replay(0, 3),
+                ],
+            ),
+        ),
+        // The widest policy, with tokens just inside and just outside its window.
+        (
+            "window-edges",
+            script(
+                5_000,
+                1_000,
+                T0,
+                vec![
+                    Step::sign(0, -5_000, 1),
+                    Step::sign(0, -5_001, 2),
+                    Step::sign(0, 1_000, 3),
+                    Step::sign(0, 1_001, 4),
+                    Step::sign(-1_000, 0, 5),
+                ],
+            ),
+        ),
+        // Bounds TokenPolicy::new refuses, and clocks about to wrap.
+        (
+            "refused-policy-wrapping-clock",
+            script(
+                999,
+                1_001,
+                u64::MAX - 1_000,
+                vec![
+                    Step::sign(900, 200, 1),
+                    Step::sign(200, 0, 2),
+                    Step::mint(-32_768, 32_767),
+                ],
+            ),
+        ),
+        // Raw tokens: a valid one, the same again, and one of another session.
+        (
+            "raw-tokens",
+            script(
+                1_000,
+                0,
+                T0,
+                vec![
+                    Step::present(0, minted),
+                    Step::present(0, minted),
+                    Step::present(0, foreign),
+                ],
+            ),
+        ),
+        ("header-only", script(2_000, 250, T0, vec![])),
+    ]
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
