@@ -483,6 +483,26 @@ mod tests {
     use super::*;
     use crate::test_rng::TestRng;
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn key_files_and_public_cose_keys_round_trip(seed: u64) {
+            let mut rng = TestRng::new(seed);
+            for key in [
+                SecretKey::generate_ed25519(&mut rng),
+                SecretKey::generate_p256(&mut rng),
+            ] {
+                let file = key.to_cose_key_bytes();
+                let back = SecretKey::from_cose_key_bytes(&file).expect("own key file reads back");
+                proptest::prop_assert_eq!(back.public_key(), key.public_key());
+                proptest::prop_assert_eq!(&*back.to_cose_key_bytes(), &*file);
+                let public = key.public_key();
+                proptest::prop_assert_eq!(PublicKey::from_cose_key(&public.to_cose_key()), Ok(public));
+            }
+        }
+    }
+
     #[test]
     fn key_files_round_trip_for_both_curves() {
         let mut rng = TestRng::new(1);
