@@ -31,17 +31,17 @@ use crate::error::{DecodeError, SignatureError};
 pub const SIGNATURE_LEN: usize = 64;
 
 // COSE labels and values used below (RFC 9052 §7.1, RFC 9053 §7).
-const KTY: i64 = 1;
-const KID: i64 = 2;
+pub(crate) const KTY: i64 = 1;
+pub(crate) const KID: i64 = 2;
 const ALG: i64 = 3;
-const CRV: i64 = -1;
-const X: i64 = -2;
-const Y: i64 = -3;
-const D: i64 = -4;
-const KTY_OKP: i64 = 1;
-const KTY_EC2: i64 = 2;
-const CRV_P256: i64 = 1;
-const CRV_ED25519: i64 = 6;
+pub(crate) const CRV: i64 = -1;
+pub(crate) const X: i64 = -2;
+pub(crate) const Y: i64 = -3;
+pub(crate) const D: i64 = -4;
+pub(crate) const KTY_OKP: i64 = 1;
+pub(crate) const KTY_EC2: i64 = 2;
+pub(crate) const CRV_P256: i64 = 1;
+pub(crate) const CRV_ED25519: i64 = 6;
 const ALG_ES256: i64 = -7;
 const ALG_EDDSA: i64 = -8;
 

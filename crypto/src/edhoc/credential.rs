@@ -7,6 +7,7 @@
 //! and P-256 signature keys; static DH needs X25519 `OKP` keys too (crv 4), so CCS parsing
 //! here reads the `cnf` COSE_Key itself.
 
+use crate::keys::{CRV, CRV_ED25519, CRV_P256, D, KID, KTY, KTY_EC2, KTY_OKP, X, Y};
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -24,20 +25,11 @@ const LIMITS: Limits = Limits {
     max_items: 128,
 };
 
-// CWT claim, confirmation method and COSE_Key labels (RFC 8392, RFC 8747, RFC 9053 §7).
+// CWT claim and confirmation method labels (RFC 8392, RFC 8747), and the one COSE curve
+// (RFC 9053 §7.1) that keys.rs does not know; the other COSE_Key labels live in keys.rs.
 const CLAIM_CNF: i64 = 8;
 const CNF_COSE_KEY: i64 = 1;
-const KTY: i64 = 1;
-const KID: i64 = 2;
-const CRV: i64 = -1;
-const X: i64 = -2;
-const Y: i64 = -3;
-const D: i64 = -4;
-const KTY_OKP: i64 = 1;
-const KTY_EC2: i64 = 2;
-const CRV_P256: i64 = 1;
 const CRV_X25519: i64 = 4;
-const CRV_ED25519: i64 = 6;
 
 /// The public authentication key inside a credential.
 #[derive(Clone, PartialEq, Eq)]
