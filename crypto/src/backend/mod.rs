@@ -66,9 +66,21 @@ pub enum CryptoError {
     OutputTooLong,
 }
 
-/// 32 secret bytes: a shared secret or a pseudorandom key. Zeroized on drop.
-#[derive(Clone, PartialEq, Eq)]
+/// 32 secret bytes: a shared secret or a pseudorandom key. Zeroized on drop; compared in
+/// constant time.
+#[derive(Clone)]
 pub struct Secret(pub(crate) [u8; HASH_LEN]);
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        // Accumulate every difference before deciding, so the time taken does not depend on
+        // where the first differing byte is.
+        let diff = self.0.iter().zip(&other.0).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        core::hint::black_box(diff) == 0
+    }
+}
+
+impl Eq for Secret {}
 
 impl Secret {
     /// Wraps bytes that are secret.
