@@ -411,8 +411,10 @@ impl SecurityContext {
     /// own since the request's nonce cannot be trusted not to repeat.
     ///
     /// `request` is the received OSCORE request, for its token and message ID. `echo` is 1 to
-    /// 40 unpredictable bytes the caller draws (8 or more recommended); the context accepts
-    /// the first request that returns the latest value issued.
+    /// 40 unpredictable bytes the caller draws (8 or more recommended). It is used only when
+    /// no value is outstanding: while one is, every challenge repeats it, so an attacker
+    /// replaying old requests cannot keep replacing the value the genuine peer is about to
+    /// return. [`SecurityContext::require_freshness`] discards an outstanding value.
     pub fn challenge<B: Backend>(
         &mut self,
         backend: &B,
@@ -420,9 +422,12 @@ impl SecurityContext {
         challenge: FreshnessChallenge,
         echo: &[u8],
     ) -> Result<Message, OscoreError> {
-        let value = EchoValue::new(echo).ok_or(OscoreError::Unprotectable("Echo length"))?;
+        let value = match self.freshness {
+            Freshness::Challenged(outstanding) => outstanding,
+            _ => EchoValue::new(echo).ok_or(OscoreError::Unprotectable("Echo length"))?,
+        };
         let mut response = Message::response_to(request, Code::UNAUTHORIZED);
-        response.set_echo(echo)?;
+        response.set_echo(value.as_slice())?;
         let mut binding = challenge.binding;
         let protected =
             self.protect_response(backend, &response, &mut binding, ResponseNonce::Fresh)?;

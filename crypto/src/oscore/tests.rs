@@ -448,3 +448,34 @@ proptest! {
         let _ = client.verify_response(&RustCrypto, &message, &binding);
     }
 }
+
+#[test]
+fn replayed_old_requests_cannot_make_the_outstanding_echo_stale() {
+    let (mut client, _) = pair();
+    let mut server = restored_server(1 << 20);
+    let first = request(1, b"on");
+    let (protected, _) = protect(&mut client, &first);
+    let Ok(Verdict::FreshnessRequired(challenge)) = server.verify_request(&RustCrypto, &protected)
+    else {
+        panic!("a restored context must ask for freshness");
+    };
+    let echo = [0xe7; 8];
+    server
+        .challenge(&RustCrypto, &protected, challenge, &echo)
+        .expect("challenge");
+
+    // An attacker replays the old request; the node challenges again, with a new value drawn,
+    // but the outstanding value stays the one the genuine client already holds.
+    let Ok(Verdict::FreshnessRequired(again)) = server.verify_request(&RustCrypto, &protected)
+    else {
+        panic!("still unfresh");
+    };
+    server
+        .challenge(&RustCrypto, &protected, again, &[0x11; 8])
+        .expect("challenge");
+
+    let mut retry = first.clone();
+    retry.set_echo(&echo).expect("valid length");
+    let (retry, _) = protect(&mut client, &retry);
+    accepted(server.verify_request(&RustCrypto, &retry));
+}
