@@ -13,6 +13,8 @@
 //! Secrets that cross the seam (shared secrets, pseudorandom keys) travel in [`Secret`],
 //! which zeroizes on drop and has no `Debug` that shows its bytes.
 
+#[cfg(feature = "aws-lc")]
+mod aws_lc;
 mod rust_crypto;
 
 use alloc::vec::Vec;
@@ -20,7 +22,9 @@ use core::fmt;
 
 use zeroize::Zeroize;
 
-pub use rust_crypto::RustCrypto;
+#[cfg(feature = "aws-lc")]
+pub use aws_lc::{AwsLc, AwsLcAgreementKey, AwsLcUnavailable};
+pub use rust_crypto::{RustCrypto, RustCryptoAgreementKey};
 
 use crate::keys::{PublicKey, SecretKey};
 
@@ -75,7 +79,11 @@ impl PartialEq for Secret {
     fn eq(&self, other: &Self) -> bool {
         // Accumulate every difference before deciding, so the time taken does not depend on
         // where the first differing byte is.
-        let diff = self.0.iter().zip(&other.0).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        let diff = self
+            .0
+            .iter()
+            .zip(&other.0)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
         core::hint::black_box(diff) == 0
     }
 }
