@@ -205,6 +205,24 @@ impl<'a> Reader<'a> {
         Ok(value)
     }
 
+    /// Like [`Reader::argument`], but refuses an argument not written in its shortest form
+    /// (RFC 8949 §4.2.1). Typed reads use it so that one value has one encoding: a message
+    /// whose heads were re-encoded longer is refused, not accepted as the same message.
+    fn preferred_argument(&mut self, info: u8) -> Result<u64, DecodeError> {
+        let value = self.argument(info)?;
+        let shortest = match info {
+            24 => value >= 24,
+            25 => value > u64::from(u8::MAX),
+            26 => value > u64::from(u16::MAX),
+            27 => value > u64::from(u32::MAX),
+            _ => true,
+        };
+        if !shortest {
+            return Err(DecodeError::Malformed("argument not in its shortest form"));
+        }
+        Ok(value)
+    }
+
     fn length(&mut self, info: u8) -> Result<usize, DecodeError> {
         let len = self.argument(info)?;
         usize::try_from(len).map_err(|_| DecodeError::Truncated)
@@ -217,7 +235,7 @@ impl<'a> Reader<'a> {
         if found != major {
             return Err(DecodeError::Malformed("unexpected CBOR type"));
         }
-        self.argument(info)
+        self.preferred_argument(info)
     }
 
     /// Reads a definite-length map head and returns its number of entries.
@@ -229,7 +247,7 @@ impl<'a> Reader<'a> {
     /// Reads an integer that fits an `i64`.
     pub(crate) fn int(&mut self) -> Result<i64, DecodeError> {
         let (major, info) = self.initial_byte()?;
-        let arg = self.argument(info)?;
+        let arg = self.preferred_argument(info)?;
         let arg = i64::try_from(arg).map_err(|_| DecodeError::Malformed("integer out of range"))?;
         match major {
             MAJOR_UNSIGNED => Ok(arg),
@@ -466,6 +484,28 @@ mod tests {
             Reader::new(&[0x81, 0x81, 0x81, 0x00]).item(1),
             Err(DecodeError::TooDeep)
         );
+    }
+
+    #[test]
+    fn typed_reads_refuse_heads_longer_than_needed() {
+        // 5 as a one-byte argument, and a 2-byte string with a two-byte length.
+        assert!(Reader::new(&[0x18, 0x05]).int().is_err());
+        assert!(
+            Reader::new(&[0x59, 0x00, 0x02, 0xaa, 0xbb])
+                .bytes()
+                .is_err()
+        );
+        assert_eq!(
+            Reader::new(&[0x42, 0xaa, 0xbb]).bytes(),
+            Ok(&[0xaa, 0xbb][..])
+        );
+        // Screening stays lenient: a credential re-encoded by a third party is still read.
+        let limits = Limits {
+            max_len: 8,
+            max_depth: 1,
+            max_items: 4,
+        };
+        assert_eq!(screen(&[0x59, 0x00, 0x02, 0xaa, 0xbb], limits), Ok(()));
     }
 
     #[test]

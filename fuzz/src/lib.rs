@@ -1,5 +1,6 @@
-//! What Ward's fuzz targets and their seed generator share: a fixed fleet and the token
-//! target's input format.
+//! What Ward's fuzz targets and their seed generator share: a fixed fleet, the token
+//! target's input format, fixed EDHOC parties with their genuine handshake, and a fixed OSCORE
+//! context with its genuine requests.
 //!
 //! A fuzzer that only ever sees random bytes stops at the first length or tag check. The
 //! targets therefore check decoded objects against a fleet whose keys are fixed here, and
@@ -9,5 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod edhoc_parties;
 pub mod fleet;
 pub mod gate_script;
+pub mod oscore_pair;

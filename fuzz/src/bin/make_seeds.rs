@@ -19,14 +19,28 @@ use std::path::{Path, PathBuf};
 
 use getrandom::SysRng;
 use getrandom::rand_core::UnwrapErr;
+use ward_crypto::backend::RustCrypto;
+use ward_crypto::coap::{
+    Correlation, ErrorCause, Limits, Message, Token, combine_edhoc_oscore, edhoc_error_response,
+    edhoc_request, edhoc_response, edhoc_trigger_request,
+};
 use ward_crypto::credential::Credential;
+use ward_crypto::edhoc::{
+    CipherSuite, ConnectionId, EadItem, Error, ErrorMessage, Initiator, InitiatorConfig, Method,
+    Responder, ResponderConfig, SuiteList,
+};
 use ward_crypto::issue::{CredentialRequest, Issuer, fleet_root};
 use ward_crypto::token::{FrameTokenKey, TokenMinter};
 use ward_crypto::{
     Ccs, Revocation, RevocationReason, RevocationStatement, RevocationTarget, Role, SecretKey,
 };
+use ward_fuzz::edhoc_parties::{
+    EAD_LABELS, INITIATOR_EPHEMERAL, genuine, initiator_wait_m2, responder_wait_m3,
+    to_initiator_wait_m4,
+};
 use ward_fuzz::fleet::{CAMERA_NAME, CAMERA_SCOPE, NOW, ROOT_NAME, SITE, YEAR, fleet};
 use ward_fuzz::gate_script::{GateScript, SESSION, Step, TOKEN_KEY, frame};
+use ward_fuzz::oscore_pair::genuine_requests;
 
 /// COSE_Sign1's tag 18 as its one-byte head, and the CWT tag 61 as its two-byte head.
 const TAG_COSE_SIGN1: u8 = 0xd2;
@@ -45,7 +59,7 @@ fn main() -> io::Result<()> {
     };
     let mut rng = UnwrapErr(SysRng);
 
-    let targets: [(&str, Vec<Seed>, Decodes); 5] = [
+    let targets: [(&str, Vec<Seed>, Decodes); 12] = [
         ("credential", credential_seeds(&mut rng), |b| {
             Credential::decode(b).is_ok()
         }),
@@ -57,6 +71,31 @@ fn main() -> io::Result<()> {
             SecretKey::from_cose_key_bytes(b).is_ok()
         }),
         ("token", token_seeds(), |b| GateScript::parse(b).is_some()),
+        ("edhoc_responder_m1", message_1_seeds(), |b| {
+            Responder::process_message_1(RustCrypto, &all_methods_and_suites(), b).is_ok()
+        }),
+        // The handshake targets take the genuine message, or an error message in its place.
+        ("edhoc_initiator_m2", handshake_seeds(1), |b| {
+            let (wait_m2, _) = initiator_wait_m2();
+            matches!(wait_m2.process_message_2(b), Ok(_) | Err(Error::Aborted(_)))
+        }),
+        ("edhoc_responder_m3", handshake_seeds(2), |b| {
+            let (wait_m3, _) = responder_wait_m3().expect("the fixed handshake");
+            matches!(wait_m3.process_message_3(b), Ok(_) | Err(Error::Aborted(_)))
+        }),
+        ("edhoc_initiator_m4", handshake_seeds(3), |b| {
+            let (wait_m4, _) = to_initiator_wait_m4().expect("the fixed handshake");
+            matches!(wait_m4.process_message_4(b), Ok(_) | Err(Error::Aborted(_)))
+        }),
+        ("edhoc_error", error_message_seeds(), |b| {
+            ErrorMessage::decode(b).is_ok()
+        }),
+        ("oscore_verify", oscore_seeds(), |b| {
+            Message::decode(b, &Limits::default()).is_ok()
+        }),
+        ("coap_decode", coap_seeds(), |b| {
+            Message::decode(b, &Limits::default()).is_ok()
+        }),
     ];
     for (target, seeds, decodes) in targets {
         let dir = root.join(target);
@@ -367,6 +406,138 @@ fn token_seeds() -> Vec<Seed> {
         ),
         ("header-only", script(2_000, 250, T0, vec![])),
     ]
+}
+
+/// The configuration of the `edhoc_responder_m1` target: every method on suites 0 and 2.
+fn all_methods_and_suites() -> ResponderConfig {
+    ResponderConfig::new(&METHODS, &[CipherSuite::Suite0, CipherSuite::Suite2])
+        .expect("every method on suites 0 and 2 is supported")
+        .with_ead_labels(&EAD_LABELS)
+}
+
+const METHODS: [Method; 4] = [
+    Method::SignatureSignature,
+    Method::SignatureStatic,
+    Method::StaticSignature,
+    Method::StaticStatic,
+];
+
+/// message_1 for every method and suite, with the fixed ephemeral scalar, and variants of
+/// C_I and EAD_1.
+fn message_1_seeds() -> Vec<Seed> {
+    let message_1 = |method, suite, c_i: &[u8], ead_1: &[EadItem]| {
+        let config = InitiatorConfig::new(method, &[suite])
+            .expect("a supported method and suite")
+            .with_ead_labels(&EAD_LABELS);
+        let c_i = ConnectionId::new(c_i).expect("a short connection identifier");
+        Initiator::start(RustCrypto, &config, &INITIATOR_EPHEMERAL, c_i, ead_1)
+            .expect("the fixed scalar is valid on both curves")
+            .1
+    };
+    let mut seeds = Vec::new();
+    for method in METHODS {
+        for suite in [CipherSuite::Suite0, CipherSuite::Suite2] {
+            let name = format!("method-{}-suite-{}", method.value(), suite.value());
+            seeds.push((leak(name), message_1(method, suite, &[0x01], &[])));
+        }
+    }
+    let ead = [
+        EadItem::new(1, true, Some(b"enrol")).expect("a short EAD item"),
+        EadItem::new(7, false, None).expect("an EAD item without a value"),
+        EadItem::padding(3).expect("short padding"),
+    ];
+    let (m3, s2) = (Method::StaticStatic, CipherSuite::Suite2);
+    seeds.extend([
+        ("c-i-empty", message_1(m3, s2, &[], &[])),
+        ("c-i-int-form", message_1(m3, s2, &[0x37], &[])),
+        (
+            "c-i-seven-bytes",
+            message_1(m3, s2, &[1, 2, 3, 4, 5, 6, 7], &[]),
+        ),
+        ("ead-1", message_1(m3, s2, &[0x01], &ead)),
+    ]);
+    seeds
+}
+
+/// The genuine message `index` (0 is message_1) of the fixed handshake, and error messages.
+fn handshake_seeds(index: usize) -> Vec<Seed> {
+    let mut seeds = vec![("genuine", genuine()[index].clone())];
+    seeds.extend(error_message_seeds());
+    seeds
+}
+
+fn error_message_seeds() -> Vec<Seed> {
+    let suites = SuiteList::new(&[CipherSuite::Suite0, CipherSuite::Suite2]).expect("two suites");
+    vec![
+        ("unspecified", ErrorMessage::unspecified().encode()),
+        (
+            "unspecified-text",
+            ErrorMessage::Unspecified("credential expired".into()).encode(),
+        ),
+        (
+            "wrong-suite",
+            ErrorMessage::WrongSelectedSuite(suites).encode(),
+        ),
+        (
+            "unknown-credential",
+            ErrorMessage::UnknownCredential.encode(),
+        ),
+        ("other-code", ErrorMessage::Other(-8).encode()),
+        // An unknown code with a nested ERR_INFO: 32, [1, {2: h'00'}].
+        (
+            "other-nested",
+            vec![0x18, 0x20, 0x82, 0x01, 0xa1, 0x02, 0x41, 0x00],
+        ),
+    ]
+}
+
+/// The genuine OSCORE-protected requests of `ward_fuzz::oscore_pair`.
+fn oscore_seeds() -> Vec<Seed> {
+    let names = ["piv-0-put", "piv-1-get", "piv-2-post", "piv-3-echo"];
+    genuine_requests()
+        .iter()
+        .zip(names)
+        .map(|(request, name)| (name, request.wire.clone()))
+        .collect()
+}
+
+/// The CoAP messages of EDHOC over CoAP, the combined request and OSCORE.
+fn coap_seeds() -> Vec<Seed> {
+    let limits = Limits::default();
+    let encode = |message: &Message| message.encode(&limits).expect("fits the default limits");
+    let token = Token::new(&[0x7a, 0x01]).expect("a two-byte token");
+    let messages = genuine();
+    let c_r = [0x02];
+    let request_1 = edhoc_request(1, token, Correlation::NewSession, &messages[0]);
+    let request_3 = edhoc_request(2, token, Correlation::ConnectionId(&c_r), &messages[2]);
+    let protected = Message::decode(&genuine_requests()[0].wire, &limits).expect("decodes");
+    let combined =
+        combine_edhoc_oscore(&protected, &messages[2]).expect("an OSCORE request and message_3");
+    let error = ErrorMessage::unspecified().encode();
+    let mut seeds = vec![
+        ("edhoc-request-1", encode(&request_1)),
+        (
+            "edhoc-response-2",
+            encode(&edhoc_response(&request_1, &messages[1])),
+        ),
+        ("edhoc-request-3", encode(&request_3)),
+        ("edhoc-trigger", encode(&edhoc_trigger_request(3, token))),
+        (
+            "edhoc-error-response",
+            encode(&edhoc_error_response(
+                &request_1,
+                ErrorCause::Client,
+                &error,
+            )),
+        ),
+        ("edhoc-oscore-combined", encode(&combined)),
+    ];
+    seeds.extend(oscore_seeds());
+    seeds
+}
+
+fn leak(name: String) -> &'static str {
+    Box::leak(name.into_boxed_str())
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
