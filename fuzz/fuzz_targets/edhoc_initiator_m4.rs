@@ -1,7 +1,8 @@
 //! Fuzz target `edhoc_initiator_m4`: an Initiator that completed the genuine handshake up to
 //! message_3 reads untrusted bytes as message_4.
 //!
-//! The whole handshake is replayed for every input with fixed keys. The property: message_4
+//! The handshake is run once with fixed keys; every input goes to a copy of the Initiator's
+//! state. The property: message_4
 //! is accepted exactly when the input is the genuine message_4, and then the session keeps
 //! the PRK_out that message_3 established. A forged message_4 must never get past its AEAD
 //! tag.
@@ -10,11 +11,11 @@
 
 use libfuzzer_sys::fuzz_target;
 use ward_crypto::edhoc::MAX_EAD_ITEMS;
-use ward_fuzz::edhoc_parties::{EAD_LABELS, to_initiator_wait_m4};
+use ward_fuzz::edhoc_parties::{EAD_LABELS, genuine, initiator_wait_m4_copy};
 
 fuzz_target!(|data: &[u8]| {
-    let (wait_m4, messages) = to_initiator_wait_m4().expect("the fixed handshake reaches m4");
-    let genuine_m4 = messages[3].as_slice();
+    let wait_m4 = initiator_wait_m4_copy();
+    let genuine_m4 = genuine()[3].as_slice();
     let expected = wait_m4.session().prk_out().clone();
     match wait_m4.process_message_4_with_labels(data, &EAD_LABELS) {
         Ok((session, ead_4)) => {

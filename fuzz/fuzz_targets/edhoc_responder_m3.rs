@@ -1,8 +1,8 @@
 //! Fuzz target `edhoc_responder_m3`: a Responder that answered the genuine message_1 with the
 //! genuine message_2 reads untrusted bytes as message_3.
 //!
-//! The Responder is replayed to the same state for every input, and checks whatever message_3
-//! decrypts against the Initiator's genuine credential. The property: the Initiator is
+//! Every input goes to a copy of the Responder's state after the genuine message_2, which
+//! checks whatever message_3 decrypts against the Initiator's genuine credential. The property: the Initiator is
 //! authenticated exactly when the input is the genuine message_3, and then message_4 can be
 //! built. A forged message_3 must never get past its AEAD tag and MAC_3.
 
@@ -10,11 +10,11 @@
 
 use libfuzzer_sys::fuzz_target;
 use ward_crypto::edhoc::{MAX_CONNECTION_ID_LEN, MAX_EAD_ITEMS};
-use ward_fuzz::edhoc_parties::{genuine, initiator_credential, responder_wait_m3};
+use ward_fuzz::edhoc_parties::{genuine, initiator_credential, responder_wait_m3_copy};
 
 fuzz_target!(|data: &[u8]| {
     let genuine_m3 = &genuine()[2];
-    let (wait_m3, _) = responder_wait_m3().expect("the fixed handshake reaches message_3");
+    let wait_m3 = responder_wait_m3_copy();
     let wait_cred_i = match wait_m3.process_message_3(data) {
         Ok(wait_cred_i) => wait_cred_i,
         Err(err) => {

@@ -20,6 +20,8 @@ type AesCcm16_64_128 = ccm::Ccm<Aes128, U8, U13>;
 pub struct RustCrypto;
 
 /// A Diffie-Hellman private key of the pure-Rust backend. Both variants zeroize on drop.
+// Copies only for fuzz builds, whose targets copy handshake states (see `edhoc`).
+#[cfg_attr(fuzzing, derive(Clone))]
 pub enum RustCryptoAgreementKey {
     /// A P-256 scalar.
     P256(p256::SecretKey),

@@ -181,6 +181,10 @@ pub(crate) fn draw_scalar<B: Backend, R: CryptoRng + ?Sized>(
 }
 
 /// The Initiator after message_1: expects message_2 or an error message.
+// Only fuzz builds (`cargo fuzz` sets `--cfg fuzzing`) may copy this state, so a target can
+// attack it without replaying the handshake for every input. Elsewhere a copy would let a
+// caller run the rest of the handshake twice with one ephemeral key.
+#[cfg_attr(fuzzing, derive(Clone))]
 pub struct InitiatorWaitM2<B: Backend> {
     backend: B,
     method: Method,
@@ -474,6 +478,10 @@ impl<B: Backend> InitiatorReadyM3<B> {
 
 /// The Initiator after message_3: expects message_4, or, where the application profile has
 /// none, a first OSCORE message from the Responder as key confirmation (RFC 9528 §5.5).
+// Only fuzz builds (`cargo fuzz` sets `--cfg fuzzing`) may copy this state, so a target can
+// attack it without replaying the handshake for every input. Elsewhere a copy would let a
+// caller run the rest of the handshake twice with one ephemeral key.
+#[cfg_attr(fuzzing, derive(Clone))]
 pub struct InitiatorWaitM4<B: Backend> {
     session: Session<B>,
     pub(crate) prk_4e3m: Secret,

@@ -255,6 +255,10 @@ impl<B: Backend> ResponderReadyM2<B> {
 }
 
 /// The Responder after message_2: expects message_3 or an error message.
+// Only fuzz builds (`cargo fuzz` sets `--cfg fuzzing`) may copy this state, so a target can
+// attack it without replaying the handshake for every input. Elsewhere a copy would let a
+// caller run the rest of the handshake twice with one ephemeral key.
+#[cfg_attr(fuzzing, derive(Clone))]
 pub struct ResponderWaitM3<B: Backend> {
     backend: B,
     method: Method,

@@ -32,6 +32,10 @@ pub enum Role {
 ///
 /// Ward stores sessions in the site registry so that another node can continue one;
 /// [`Session::prk_out`] and [`Session::restore`] are the two halves of that.
+// Only fuzz builds (`cargo fuzz` sets `--cfg fuzzing`) may copy this state, so a target can
+// attack it without replaying the handshake for every input. Elsewhere a copy would let a
+// caller run the rest of the handshake twice with one ephemeral key.
+#[cfg_attr(fuzzing, derive(Clone))]
 pub struct Session<B: Backend> {
     backend: B,
     role: Role,
