@@ -31,6 +31,7 @@ use std::error::Error;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use seeded_rng::SeededRng;
 use sha2::{Digest as _, Sha256};
 use ward_crypto::chain::DEFAULT_LEEWAY_SECS;
 use ward_crypto::{
@@ -140,6 +141,9 @@ fn verify_signatures(chain: &[Signed]) -> Verdict {
     }
     Ok(())
 }
+
+#[path = "support/seeded_rng.rs"]
+mod seeded_rng;
 
 mod cwt {
     use coset::TaggedCborSerializable as _;
@@ -927,34 +931,6 @@ fn benches(c: &mut Criterion) {
     ];
     bench_group(c, "chain_signatures", &signatures);
 }
-
-/// SHA-256 over a counter: the same keys and serials, and therefore the same bytes, on every
-/// run.
-struct SeededRng(u64);
-
-impl rand_core::TryRng for SeededRng {
-    type Error = std::convert::Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        Ok(self.try_next_u64()? as u32)
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        let mut bytes = [0u8; 8];
-        self.try_fill_bytes(&mut bytes)?;
-        Ok(u64::from_le_bytes(bytes))
-    }
-
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        for chunk in dst.chunks_mut(32) {
-            self.0 += 1;
-            chunk.copy_from_slice(&Sha256::digest(self.0.to_le_bytes())[..chunk.len()]);
-        }
-        Ok(())
-    }
-}
-
-impl rand_core::TryCryptoRng for SeededRng {}
 
 criterion_group!(chain, benches);
 criterion_main!(chain);

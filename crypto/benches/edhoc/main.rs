@@ -27,19 +27,32 @@
 //!
 //! Run with `cargo bench -p ward-crypto --features aws-lc --bench edhoc`.
 
+#[path = "../support/seeded_rng.rs"]
+mod seeded_rng;
 mod tls;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
-use sha2::{Digest as _, Sha256};
+use rand_core::TryRng as _;
 use ward_crypto::backend::{AwsLc, Backend, RustCrypto};
 use ward_crypto::edhoc::{
     AuthCredential, CipherSuite, ConnectionId, IdCred, Initiator, InitiatorConfig, LocalCredential,
     Method, Responder, ResponderConfig,
 };
 use ward_crypto::{Ccs, SecretKey};
+
+use seeded_rng::SeededRng;
+
+impl SeededRng {
+    /// 32 random bytes: below the P-256 order except with probability about 2^-32.
+    fn scalar(&mut self) -> [u8; 32] {
+        let mut scalar = [0u8; 32];
+        let Ok(()) = self.try_fill_bytes(&mut scalar);
+        scalar
+    }
+}
 
 /// One side's credential: what it holds, and what its peer has provisioned for it.
 struct Party<B: Backend> {
@@ -224,37 +237,3 @@ fn main() {
     edhoc();
     Criterion::default().configure_from_args().final_summary();
 }
-
-/// SHA-256 over a counter: the same keys on every run, fresh ones for every handshake.
-struct SeededRng(u64);
-
-impl SeededRng {
-    /// 32 random bytes: below the P-256 order except with probability about 2^-32.
-    fn scalar(&mut self) -> [u8; 32] {
-        self.0 += 1;
-        Sha256::digest(self.0.to_le_bytes()).into()
-    }
-}
-
-impl rand_core::TryRng for SeededRng {
-    type Error = std::convert::Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        Ok(self.try_next_u64()? as u32)
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        let mut bytes = [0u8; 8];
-        self.try_fill_bytes(&mut bytes)?;
-        Ok(u64::from_le_bytes(bytes))
-    }
-
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        for chunk in dst.chunks_mut(32) {
-            chunk.copy_from_slice(&self.scalar()[..chunk.len()]);
-        }
-        Ok(())
-    }
-}
-
-impl rand_core::TryCryptoRng for SeededRng {}
