@@ -473,23 +473,7 @@ mod tests {
     #[test]
     fn x25519_ccs_keys_are_read() {
         // RFC 9528 §3.5.2's example: a CCS with an X25519 key and an EUI-64 subject.
-        let mut ccs = Vec::new();
-        let mut w = Writer::new(&mut ccs);
-        w.map(2);
-        w.int(2);
-        w.text("42-50-31-FF-EF-37-32-39");
-        w.int(8);
-        w.map(1);
-        w.int(1);
-        w.map(4);
-        w.int(1);
-        w.int(1);
-        w.int(2);
-        w.bytes(&[0]);
-        w.int(-1);
-        w.int(4);
-        w.int(-2);
-        w.bytes(&[0x5a; 32]);
+        let ccs = crate::edhoc::tests::parties::x25519_ccs(&[0x5a; 32], 0);
         let cred = AuthCredential::parse_ccs(&ccs).expect("X25519 CCS");
         assert_eq!(cred.key(), &CredentialKey::X25519([0x5a; 32]));
         assert_eq!(cred.kid(), Some(&[0][..]));

@@ -3,7 +3,7 @@
 
 mod handshake;
 mod mutation;
-mod parties;
+pub(super) mod parties;
 mod refusal;
 mod trace_1;
 mod trace_2;

@@ -29,7 +29,7 @@ pub(super) enum Reference {
 }
 
 /// A CCS with an X25519 key, which Ward's `Ccs` does not build (RFC 9528 §3.5.2 example).
-fn x25519_ccs(public: &[u8; 32], kid: u8) -> Vec<u8> {
+pub(in crate::edhoc) fn x25519_ccs(public: &[u8; 32], kid: u8) -> Vec<u8> {
     let mut ccs = Vec::new();
     let mut w = Writer::new(&mut ccs);
     w.map(2);
