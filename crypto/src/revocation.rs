@@ -24,6 +24,7 @@ use core::fmt;
 use ciborium::Value;
 use coset::{CoseSign1, CoseSign1Builder, HeaderBuilder};
 
+use crate::backend::{Backend, RustCrypto};
 use crate::cbor::{self, Limits};
 use crate::chain::{FleetRoot, TrustedSiteCa};
 use crate::credential::{self, ContentCheck, Credential, MAX_NAME_LEN, Serial};
@@ -275,6 +276,17 @@ impl Revocation {
         root: &FleetRoot,
         site_ca: Option<&TrustedSiteCa>,
     ) -> Result<VerifiedRevocation, RevocationError> {
+        self.verify_with(&RustCrypto, root, site_ca)
+    }
+
+    /// [`Revocation::verify`] with the signature checked by `backend`: a node catching up
+    /// on thousands of revocations verifies them with AWS-LC, several times faster.
+    pub fn verify_with(
+        self,
+        backend: &impl Backend,
+        root: &FleetRoot,
+        site_ca: Option<&TrustedSiteCa>,
+    ) -> Result<VerifiedRevocation, RevocationError> {
         let issuer = self.statement.issuer.as_str();
         let (key, authority) = if issuer == root.name() {
             (root.key(), Authority::Fleet)
@@ -288,7 +300,7 @@ impl Revocation {
             return Err(RevocationError::BadSignature);
         }
         self.sign1
-            .verify_signature(b"", |sig, tbs| key.verify(tbs, sig))
+            .verify_signature(b"", |sig, tbs| backend.verify(key, tbs, sig))
             .map_err(|_| RevocationError::BadSignature)?;
         Ok(VerifiedRevocation {
             revocation: self,
@@ -522,6 +534,16 @@ mod set {
                 Some(revoked) => Err(revoked),
                 None => Ok(()),
             }
+        }
+    }
+
+    impl VerifiedRevocation {
+        /// What identifies this revocation's entry in a [`RevocationSet`]: a hash of its
+        /// authority and target. Two revocations with the same id are duplicates, and a set's
+        /// digest is a function of the ids it holds, so nodes that compare digests can name
+        /// the entries they lack by id.
+        pub fn entry_id(&self) -> [u8; 32] {
+            entry_hash(&self.authority, &self.revocation.statement.target)
         }
     }
 
