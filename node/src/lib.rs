@@ -9,9 +9,13 @@
 
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod datadir;
 pub mod duration;
 pub mod files;
+pub mod logging;
 pub mod mesh;
+pub mod metrics;
 pub mod store;

@@ -6,10 +6,11 @@
 //! received message and the time, and returns the admitted peer or the reason for refusal.
 //!
 //! ```text
-//! AdmissionMessage { credential, binding }
+//! AdmissionMessage { credential, binding, site_ca }     CBOR map of byte strings
 //!   credential  the sender's node credential (CWT), issued by a site CA of the fleet
 //!   binding     ES256 signature by the credential's P-256 key over
 //!               "ward mesh admission v1\0" || sender's PeerId (multihash bytes)
+//!   site_ca     the credential of that site CA (may be empty)
 //! ```
 //!
 //! A peer is admitted when its credential chains to the fleet root, is not revoked, holds
@@ -18,37 +19,47 @@
 //! ties the certificate to the transport identity; the binding proves that whoever holds
 //! the certificate's key consents to that PeerId. A credential and binding replayed by a
 //! peer with another PeerId fail both.
+//!
+//! Nodes of every site of the fleet admit each other, so a node meets site CAs it has not
+//! been given: the message carries the sender's site CA, which counts only if it chains to
+//! the receiver's own fleet root. Admitting the peer is what makes its site CA trusted.
 
 use std::fmt;
 
 use libp2p::PeerId;
 use serde::{Deserialize, Serialize};
+use ward_crypto::backend::AwsLc;
 use ward_crypto::credential::MAX_CREDENTIAL_LEN;
 use ward_crypto::keys::SIGNATURE_LEN;
 use ward_crypto::{
-    ChainError, Credential, DecodeError, FleetRoot, Policy, Rejection, RevocationSet, RevokedBy,
-    Role, SecretKey, TrustedSiteCa,
+    ChainError, Credential, DecodeError, FleetRoot, Policy, Rejection, Revocation, RevocationError,
+    RevocationSet, RevocationStatus as _, RevokedBy, Role, SecretKey, TrustedSiteCa,
+    VerifiedRevocation,
 };
 
 /// Domain label of the binding signature, so that it can never be mistaken for a signature
 /// made for another purpose with the same key.
 pub const BINDING_LABEL: &[u8] = b"ward mesh admission v1\0";
 
-/// Largest encoded admission message the mesh reads. The CBOR codec writes byte vectors as
-/// arrays of small integers, up to two bytes per byte, hence the factor.
-// TODO(#4): encode the two fields as CBOR byte strings (half the bytes on the wire), and give
-// the message's decoding and `Admission::check` a fuzz target, before the mesh is started by
-// `ward run`.
-pub const MAX_ADMISSION_MESSAGE_LEN: u64 = 2 * (MAX_CREDENTIAL_LEN + SIGNATURE_LEN) as u64 + 64;
+/// Largest encoded admission message the mesh reads: two credentials, a signature and the
+/// CBOR framing around them.
+pub const MAX_ADMISSION_MESSAGE_LEN: u64 = (2 * MAX_CREDENTIAL_LEN + SIGNATURE_LEN) as u64 + 64;
 
 /// What each side of a new connection sends: as a request from the dialer, as the response
-/// from the listener once it has admitted the dialer.
+/// from the listener once it has admitted the dialer. Every field is a CBOR byte string.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdmissionMessage {
     /// The sender's node credential, as issued.
+    #[serde(with = "serde_bytes")]
     pub credential: Vec<u8>,
     /// The sender's signature binding its credential key to its PeerId.
+    #[serde(with = "serde_bytes")]
     pub binding: Vec<u8>,
+    /// The credential of the site CA that issued the sender's, so that a node of a site the
+    /// receiver has not heard of yet can still be admitted; empty when not sent. It is
+    /// trusted only if it chains to the receiver's own fleet root.
+    #[serde(with = "serde_bytes", default)]
+    pub site_ca: Vec<u8>,
 }
 
 impl fmt::Debug for AdmissionMessage {
@@ -56,6 +67,7 @@ impl fmt::Debug for AdmissionMessage {
         f.debug_struct("AdmissionMessage")
             .field("credential_len", &self.credential.len())
             .field("binding_len", &self.binding.len())
+            .field("site_ca_len", &self.site_ca.len())
             .finish()
     }
 }
@@ -78,7 +90,14 @@ impl AdmissionMessage {
         Ok(AdmissionMessage {
             credential: credential.as_bytes().to_vec(),
             binding: key.sign(&binding_input(peer)).to_vec(),
+            site_ca: Vec::new(),
         })
+    }
+
+    /// The same message, carrying the credential of the site CA that issued the sender's.
+    pub fn with_site_ca(mut self, site_ca: &Credential) -> Self {
+        self.site_ca = site_ca.as_bytes().to_vec();
+        self
     }
 }
 
@@ -122,6 +141,10 @@ pub struct AdmittedPeer {
     pub peer: PeerId,
     /// Its node credential.
     pub credential: Credential,
+    /// The site CA the peer's message brought, when this node did not trust it before.
+    /// Admitting the peer is what makes it trusted: the caller adds it with
+    /// [`Admission::trust_site_ca`].
+    pub new_site_ca: Option<TrustedSiteCa>,
 }
 
 /// The admission policy of a node: whom it trusts, and what it knows to be revoked.
@@ -130,6 +153,9 @@ pub struct Admission {
     root: FleetRoot,
     site_cas: Vec<TrustedSiteCa>,
     revocations: RevocationSet,
+    /// Verifies revocation signatures; `None` if AWS-LC could not start, and the pure-Rust
+    /// backend does it, slower.
+    aws_lc: Option<AwsLc>,
 }
 
 impl Admission {
@@ -140,6 +166,7 @@ impl Admission {
             root,
             site_cas,
             revocations: RevocationSet::new(),
+            aws_lc: AwsLc::new().ok(),
         }
     }
 
@@ -172,54 +199,140 @@ impl Admission {
             return Err(Refusal::PeerIdMismatch);
         }
 
-        self.validate_chain(&credential, now)?;
+        // A site CA this node does not know yet may come with the message; it counts only
+        // if it chains to this node's fleet root.
+        let issuer = claims.issuer.as_str();
+        let known = self.site_cas.iter().find(|ca| ca.name() == issuer).cloned();
+        let site_ca = match known {
+            Some(ca) => ca,
+            None if !message.site_ca.is_empty() => {
+                let offered = Credential::decode(&message.site_ca).map_err(Refusal::Decode)?;
+                if offered.claims().subject != issuer {
+                    return Err(Refusal::UnknownSiteCa(issuer.into()));
+                }
+                self.validate_site_ca(&offered, now)?
+            }
+            None => return Err(Refusal::UnknownSiteCa(issuer.into())),
+        };
+        self.validate_leaf(&site_ca, &credential, now)?;
 
         // Proof of possession of the credential key, for this PeerId.
         claims
             .key
             .verify(&binding_input(remote), &message.binding)
             .map_err(|_| Refusal::BindingInvalid)?;
+        let new_site_ca = (!self.site_cas.iter().any(|ca| ca.name() == issuer)).then_some(site_ca);
         Ok(AdmittedPeer {
             peer: *remote,
             credential,
+            new_site_ca,
         })
     }
 
-    /// Replaces the revocations enforced from now on. Peers admitted earlier are not
-    /// affected until [`Admission::still_valid`] is asked about them.
-    pub fn set_revocations(&mut self, revocations: RevocationSet) {
-        self.revocations = revocations;
+    /// The fleet root.
+    pub fn root(&self) -> &FleetRoot {
+        &self.root
     }
 
-    /// Whether a peer admitted earlier would still be admitted at `now`: its credential
-    /// still chains, has not expired and is not revoked. Its binding was proven on admission
-    /// and does not change.
-    pub fn still_valid(&self, admitted: &AdmittedPeer, now: u64) -> Result<(), Refusal> {
-        self.validate_chain(&admitted.credential, now)
+    /// The site CAs trusted so far.
+    pub fn site_cas(&self) -> &[TrustedSiteCa] {
+        &self.site_cas
+    }
+
+    /// Checks that `revocation` is signed by the authority it names: the fleet root or a
+    /// trusted site CA.
+    pub fn verify_revocation(
+        &self,
+        revocation: Revocation,
+    ) -> Result<VerifiedRevocation, RevocationError> {
+        let issuer = revocation.statement().issuer.as_str();
+        let site_ca = self.site_cas.iter().find(|ca| ca.name() == issuer);
+        match &self.aws_lc {
+            Some(aws_lc) => revocation.verify_with(aws_lc, &self.root, site_ca),
+            None => revocation.verify(&self.root, site_ca),
+        }
+    }
+
+    /// Enforces `revocation` from now on; `false` if an equivalent one was enforced already.
+    pub fn insert_revocation(&mut self, revocation: VerifiedRevocation) -> bool {
+        self.revocations.insert(revocation)
+    }
+
+    /// Validates `credential` as a site CA of this fleet at `now` and trusts it from now on.
+    /// `Ok(false)` if a CA of that name was trusted already: the first one stays.
+    pub fn add_site_ca(&mut self, credential: &Credential, now: u64) -> Result<bool, Refusal> {
+        let trusted = self.validate_site_ca(credential, now)?;
+        Ok(self.trust_site_ca(trusted))
+    }
+
+    /// Trusts a site CA validated earlier; `false` if a CA of that name was trusted already.
+    pub fn trust_site_ca(&mut self, site_ca: TrustedSiteCa) -> bool {
+        if self.site_cas.iter().any(|ca| ca.name() == site_ca.name()) {
+            return false;
+        }
+        self.site_cas.push(site_ca);
+        true
+    }
+
+    /// Whether an admitted peer's credential, or the site CA that issued it, is revoked now.
+    /// A lookup in the revocation index, with no signature checked: cheap enough to ask
+    /// about every peer whenever a revocation arrives.
+    pub fn revoked(&self, admitted: &AdmittedPeer) -> Option<RevokedBy> {
+        if let Err(by) = self.revocations.check(&admitted.credential) {
+            return Some(by);
+        }
+        let issuer = &admitted.credential.claims().issuer;
+        let site_ca = self.site_cas.iter().find(|ca| ca.name() == issuer)?;
+        self.revocations.check(site_ca.credential()).err()
+    }
+
+    /// Validates a node credential learned from the mesh at `now`: it must be a node's and
+    /// chain to the fleet root through a trusted site CA, unrevoked.
+    pub fn validate_node(&self, credential: &Credential, now: u64) -> Result<(), Refusal> {
+        let role = credential.claims().role;
+        if role != Role::Node {
+            return Err(Refusal::NotANode(role));
+        }
+        self.validate_chain(credential, now)
     }
 
     fn validate_chain(&self, credential: &Credential, now: u64) -> Result<(), Refusal> {
-        // The chain, checked again in full at `now`: the site CA may have expired or been
-        // revoked since it was trusted.
         let issuer = &credential.claims().issuer;
         let site_ca = self
             .site_cas
             .iter()
             .find(|ca| ca.name() == issuer)
             .ok_or_else(|| Refusal::UnknownSiteCa(issuer.clone()))?;
+        // The site CA is checked again in full at `now`: it may have expired or been revoked
+        // since it was trusted.
+        let site_ca = self.validate_site_ca(site_ca.credential(), now)?;
+        self.validate_leaf(&site_ca, credential, now)
+    }
+
+    fn validate_site_ca(&self, site_ca: &Credential, now: u64) -> Result<TrustedSiteCa, Refusal> {
         let policy = Policy::role(Role::Node);
         self.root
-            .validate(
-                site_ca.credential(),
-                credential,
-                &policy,
-                now,
-                &self.revocations,
-            )
-            .map_err(|err| match err.reason {
-                Rejection::Revoked(by) => Refusal::Revoked(by),
-                _ => Refusal::Chain(err),
-            })
+            .validate_site_ca_with_leeway(site_ca, now, policy.leeway_secs, &self.revocations)
+            .map_err(refusal)
+    }
+
+    fn validate_leaf(
+        &self,
+        site_ca: &TrustedSiteCa,
+        credential: &Credential,
+        now: u64,
+    ) -> Result<(), Refusal> {
+        let policy = Policy::role(Role::Node);
+        site_ca
+            .validate_leaf(credential, &policy, now, &self.revocations)
+            .map_err(refusal)
+    }
+}
+
+fn refusal(err: ChainError) -> Refusal {
+    match err.reason {
+        Rejection::Revoked(by) => Refusal::Revoked(by),
+        _ => Refusal::Chain(err),
     }
 }
 
@@ -331,6 +444,7 @@ mod tests {
         let message = AdmissionMessage {
             credential: vec![0xa0, 0x01, 0x02],
             binding: vec![0; 64],
+            site_ca: Vec::new(),
         };
         let refusal = fleet
             .admission()
@@ -449,19 +563,54 @@ mod tests {
     }
 
     #[test]
-    fn admitted_node_revoked_later_is_no_longer_valid() {
+    fn admitted_node_revoked_later_is_found_revoked() {
         let fleet = Fleet::new("fleet:acme");
         let (peer, key, credential) = fleet.node(Role::Node);
         let message = AdmissionMessage::new(&credential, &key, &peer).expect("matching key");
         let mut admission = fleet.admission();
         let admitted = admission.check(&peer, &message, NOW).expect("admitted");
-        assert_eq!(admission.still_valid(&admitted, NOW), Ok(()));
+        assert_eq!(admission.revoked(&admitted), None);
 
-        admission.set_revocations(revoked(&fleet, &credential));
+        for verified in revoked(&fleet, &credential).iter() {
+            assert!(admission.insert_revocation(verified.clone()));
+        }
+        let by = admission
+            .revoked(&admitted)
+            .expect("revoked since admission");
+        assert_eq!(by.reason, RevocationReason::KeyCompromise);
+    }
+
+    #[test]
+    fn node_of_a_site_not_yet_known_is_admitted_with_its_site_ca() {
+        let fleet = Fleet::new("fleet:acme");
+        let (peer, key, credential) = fleet.node(Role::Node);
+        let root = FleetRoot::new(fleet.root.clone()).expect("valid anchor");
+        // This node trusts no site CA yet.
+        let admission = Admission::new(root, vec![]);
+        let bare = AdmissionMessage::new(&credential, &key, &peer).expect("matching key");
+        assert_eq!(
+            admission.check(&peer, &bare, NOW).map(|_| ()),
+            Err(Refusal::UnknownSiteCa("site-a".into()))
+        );
+        let message = bare.with_site_ca(&fleet.site_ca);
+        let admitted = admission.check(&peer, &message, NOW).expect("admitted");
+        let learned = admitted.new_site_ca.expect("the site CA is new here");
+        assert_eq!(learned.credential(), &fleet.site_ca);
+    }
+
+    #[test]
+    fn site_ca_of_another_fleet_brought_along_is_refused() {
+        let (ours, theirs) = (Fleet::new("fleet:acme"), Fleet::new("fleet:acme"));
+        let (peer, key, credential) = theirs.node(Role::Node);
+        let root = FleetRoot::new(ours.root.clone()).expect("valid anchor");
+        let admission = Admission::new(root, vec![]);
+        let message = AdmissionMessage::new(&credential, &key, &peer)
+            .expect("matching key")
+            .with_site_ca(&theirs.site_ca);
         let refusal = admission
-            .still_valid(&admitted, NOW)
-            .expect_err("revoked since admission");
-        assert!(matches!(refusal, Refusal::Revoked(_)), "{refusal}");
+            .check(&peer, &message, NOW)
+            .expect_err("their site CA does not chain to our root");
+        assert!(matches!(refusal, Refusal::Chain(_)), "{refusal}");
     }
 
     #[test]
@@ -497,6 +646,7 @@ mod tests {
         let message = AdmissionMessage {
             credential: credential.as_bytes().to_vec(),
             binding: key.sign(&peer.to_bytes()).to_vec(),
+            site_ca: Vec::new(),
         };
         let refusal = fleet
             .admission()

@@ -8,6 +8,12 @@
 
 pub mod admission;
 pub mod swarm;
+pub mod sync;
+pub mod trust;
 
 pub use admission::{Admission, AdmissionMessage, AdmittedPeer, Refusal};
-pub use swarm::{Mesh, MeshConfig, MeshError, MeshEvent, MeshHandle};
+pub use swarm::{
+    Mesh, MeshClient, MeshConfig, MeshError, MeshEvent, MeshHandle, MeshStatus, PqMode, Submitted,
+    Via,
+};
+pub use trust::{EntryId, Trust};
