@@ -4,13 +4,19 @@
 //! `ward config example` prints [`EXAMPLE`], the full file with every default written out
 //! and explained; a test keeps the two in step.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use libp2p::Multiaddr;
+use libp2p::multiaddr::Protocol;
 use serde::{Deserialize, Serialize};
 
 use crate::duration::Lifetime;
 use crate::files;
+use crate::logging::LogFormat;
+use crate::mesh::swarm::{MeshConfig, PqMode};
 
 /// The commented default configuration, as printed by `ward config example`.
 pub const EXAMPLE: &str = r#"# Ward node configuration. Every key is optional: the values below are the defaults.
@@ -32,6 +38,35 @@ admin_lifetime = "7d"
 lifetime_ms = 2000
 # How far ahead of the node's clock a camera's timestamp may be, at most 1000 ms.
 max_skew_ms = 250
+
+[mesh]
+# Addresses the mesh listens on. QUIC comes first: its TLS 1.3 negotiates the post-quantum
+# hybrid X25519MLKEM768, while TCP with Noise is classical only.
+listen = ["/ip4/0.0.0.0/udp/7400/quic-v1", "/ip4/0.0.0.0/tcp/7400"]
+# Peers dialled at start, as printed by `ward run`: /ip4/.../quic-v1/p2p/<PeerId>.
+bootstrap = []
+# How long a peer that failed admission stays banned.
+ban_duration = "10m"
+# How long a new peer has to prove its credential before it is disconnected.
+admission_timeout = "10s"
+# Established connections at most, all peers together.
+max_connections = 256
+# How often revocation sets are compared with every admitted peer, besides on admission.
+anti_entropy_interval = "30s"
+# Post-quantum policy: "off", "hybrid" (prefer QUIC, accept TCP) or "required" (QUIC only;
+# then no /tcp address may appear in listen or bootstrap).
+pq = "hybrid"
+
+[admin]
+# Address of the admin API and metrics. Anything beyond loopback requires token_file.
+listen = "127.0.0.1:7480"
+# File holding the bearer token that admin clients present. Unset: no token, which is
+# allowed on loopback only.
+# token_file = "/etc/ward/admin.token"
+
+[log]
+# "text" for people, "json" for log collectors. RUST_LOG filters them (default: info).
+format = "text"
 "#;
 
 /// The whole configuration.
@@ -44,6 +79,12 @@ pub struct Config {
     pub credentials: CredentialConfig,
     /// Per-frame token checks at the stream gate.
     pub frame_tokens: FrameTokenConfig,
+    /// The node-to-node mesh.
+    pub mesh: MeshSettings,
+    /// The admin API.
+    pub admin: AdminConfig,
+    /// Logging.
+    pub log: LogConfig,
 }
 
 impl Default for Config {
@@ -52,6 +93,9 @@ impl Default for Config {
             data_dir: PathBuf::from("ward-data"),
             credentials: CredentialConfig::default(),
             frame_tokens: FrameTokenConfig::default(),
+            mesh: MeshSettings::default(),
+            admin: AdminConfig::default(),
+            log: LogConfig::default(),
         }
     }
 }
@@ -100,8 +144,134 @@ impl Default for FrameTokenConfig {
     }
 }
 
+/// The `[mesh]` section: what an operator may tune of [`MeshConfig`]. The remaining limits
+/// keep the mesh's own defaults.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MeshSettings {
+    /// Addresses to listen on.
+    pub listen: Vec<Multiaddr>,
+    /// Peers dialled at start.
+    pub bootstrap: Vec<Multiaddr>,
+    /// How long a refused peer stays banned.
+    pub ban_duration: Lifetime,
+    /// How long a new peer has to be admitted.
+    pub admission_timeout: Lifetime,
+    /// Established connections at most.
+    pub max_connections: u32,
+    /// Period of the revocation-set comparison with admitted peers.
+    pub anti_entropy_interval: Lifetime,
+    /// Post-quantum policy for mesh connections.
+    pub pq: PqMode,
+}
+
+impl Default for MeshSettings {
+    /// The mesh's own defaults, so the two cannot drift apart.
+    fn default() -> Self {
+        let mesh = MeshConfig::default();
+        MeshSettings {
+            listen: mesh.listen,
+            bootstrap: mesh.bootstrap,
+            ban_duration: whole_seconds(mesh.ban_duration),
+            admission_timeout: whole_seconds(mesh.admission_timeout),
+            max_connections: mesh.max_connections,
+            anti_entropy_interval: whole_seconds(mesh.anti_entropy_interval),
+            pq: mesh.pq,
+        }
+    }
+}
+
+impl MeshSettings {
+    /// The mesh configuration these settings describe.
+    pub fn to_mesh_config(&self) -> MeshConfig {
+        MeshConfig {
+            listen: self.listen.clone(),
+            bootstrap: self.bootstrap.clone(),
+            ban_duration: Duration::from_secs(self.ban_duration.secs()),
+            admission_timeout: Duration::from_secs(self.admission_timeout.secs()),
+            max_connections: self.max_connections,
+            anti_entropy_interval: Duration::from_secs(self.anti_entropy_interval.secs()),
+            pq: self.pq,
+            ..MeshConfig::default()
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.max_connections == 0 {
+            bail!("mesh.max_connections must be at least 1");
+        }
+        // DESIGN §7: TCP with Noise is classical only, so a node that requires post-quantum
+        // hybrid key exchange may neither listen on TCP nor dial it.
+        if self.pq == PqMode::Required {
+            for (key, addrs) in [("listen", &self.listen), ("bootstrap", &self.bootstrap)] {
+                if let Some(addr) = addrs.iter().find(|addr| is_tcp(addr)) {
+                    bail!(
+                        "mesh.{key}: {addr} is TCP, which is not post-quantum hybrid; with \
+                         mesh.pq = \"required\" use QUIC addresses only (/udp/PORT/quic-v1)"
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a multiaddr runs over TCP: QUIC runs over UDP, so any `/tcp` component means a
+/// Noise-secured stream.
+fn is_tcp(addr: &Multiaddr) -> bool {
+    addr.iter()
+        .any(|protocol| matches!(protocol, Protocol::Tcp(_)))
+}
+
+fn whole_seconds(duration: Duration) -> Lifetime {
+    Lifetime(duration.as_secs())
+}
+
+/// The `[admin]` section: where the admin API listens and who may use it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Address of the admin API and metrics.
+    pub listen: SocketAddr,
+    /// File holding the bearer token admin clients must present.
+    pub token_file: Option<PathBuf>,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            listen: crate::admin::DEFAULT_ADMIN_ADDR
+                .parse()
+                .expect("the default admin address is a valid socket address"),
+            token_file: None,
+        }
+    }
+}
+
+impl AdminConfig {
+    fn validate(&self) -> Result<()> {
+        // DESIGN §5: anything beyond loopback requires admin credentials. An unspecified
+        // address (0.0.0.0, ::) is beyond loopback: it listens on every interface.
+        if !self.listen.ip().is_loopback() && self.token_file.is_none() {
+            bail!(
+                "admin.listen = {}: admin API beyond loopback requires token_file",
+                self.listen
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The `[log]` section.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// How log lines are written.
+    pub format: LogFormat,
+}
+
 impl Config {
-    /// Reads and validates a configuration file.
+    /// Reads and parses a configuration file (see [`Config::parse`]).
     pub fn load(path: &Path) -> Result<Config> {
         let bytes = files::read_bounded(path)?;
         let text = std::str::from_utf8(&bytes)
@@ -109,19 +279,31 @@ impl Config {
         Self::parse(text).with_context(|| format!("invalid configuration in {}", path.display()))
     }
 
-    /// Parses and validates configuration text.
+    /// Parses configuration text and checks each section's values.
+    ///
+    /// Rules that tie keys a flag can override (the admin address and its token, the
+    /// post-quantum mode and the addresses) are left to [`Config::validate`], run once flags
+    /// and environment variables are merged in: a file may rely on a flag to complete it.
     pub fn parse(text: &str) -> Result<Config> {
         let config: Config = toml::from_str(text)?;
-        config.validate()?;
+        ward_crypto::token::TokenPolicy::new(
+            config.frame_tokens.lifetime_ms,
+            config.frame_tokens.max_skew_ms,
+        )
+        .context("frame_tokens")?;
         Ok(config)
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Checks the whole configuration a node runs with: every limit, and the combinations
+    /// of keys that would be unsafe.
+    pub fn validate(&self) -> Result<()> {
         ward_crypto::token::TokenPolicy::new(
             self.frame_tokens.lifetime_ms,
             self.frame_tokens.max_skew_ms,
         )
         .context("frame_tokens")?;
+        self.mesh.validate()?;
+        self.admin.validate()?;
         Ok(())
     }
 }
@@ -130,12 +312,16 @@ impl Config {
 mod tests {
     use super::*;
 
+    /// Parses a file that is the whole configuration, as `ward run` checks it.
+    fn checked(text: &str) -> Result<Config> {
+        let config = Config::parse(text)?;
+        config.validate()?;
+        Ok(config)
+    }
+
     #[test]
     fn printed_example_is_exactly_the_defaults() {
-        assert_eq!(
-            Config::parse(EXAMPLE).expect("example parses"),
-            Config::default()
-        );
+        assert_eq!(checked(EXAMPLE).expect("example parses"), Config::default());
     }
 
     #[test]
@@ -151,5 +337,47 @@ mod tests {
         );
         assert!(Config::parse("[frame_tokens]\nlifetime_ms = 60000").is_err());
         assert!(Config::parse("[credentials]\ncamera_lifetime = \"0d\"").is_err());
+        assert!(Config::parse("[mesh]\nlisten = [\"not a multiaddr\"]").is_err());
+        assert!(Config::parse("[mesh]\npq = \"maybe\"").is_err());
+        assert!(Config::parse("[log]\nformat = \"xml\"").is_err());
+    }
+
+    #[test]
+    fn mesh_defaults_are_the_mesh_crate_defaults() {
+        let ours = MeshSettings::default().to_mesh_config();
+        let theirs = MeshConfig::default();
+        assert_eq!(ours.listen, theirs.listen);
+        assert_eq!(ours.bootstrap, theirs.bootstrap);
+        assert_eq!(ours.ban_duration, theirs.ban_duration);
+        assert_eq!(ours.admission_timeout, theirs.admission_timeout);
+        assert_eq!(ours.max_connections, theirs.max_connections);
+        assert_eq!(ours.anti_entropy_interval, theirs.anti_entropy_interval);
+        assert_eq!(ours.pq, theirs.pq);
+    }
+
+    #[test]
+    fn required_pq_refuses_tcp_and_names_the_key() {
+        let quic_only = "[mesh]\npq = \"required\"\nlisten = [\"/ip4/0.0.0.0/udp/7400/quic-v1\"]";
+        checked(quic_only).expect("QUIC only is fine");
+
+        let err = checked("[mesh]\npq = \"required\"").expect_err("default has TCP");
+        assert!(format!("{err:#}").contains("mesh.listen"), "{err:#}");
+
+        let tcp_bootstrap = format!("{quic_only}\nbootstrap = [\"/ip4/10.0.0.1/tcp/7400\"]");
+        let err = checked(&tcp_bootstrap).expect_err("TCP bootstrap");
+        assert!(format!("{err:#}").contains("mesh.bootstrap"), "{err:#}");
+
+        checked("[mesh]\npq = \"off\"").expect("TCP is fine without required");
+    }
+
+    #[test]
+    fn admin_beyond_loopback_requires_a_token_file() {
+        for listen in ["0.0.0.0:7480", "192.0.2.7:7480", "[::]:7480"] {
+            let text = format!("[admin]\nlisten = \"{listen}\"");
+            let err = checked(&text).expect_err(listen);
+            assert!(format!("{err:#}").contains("token_file"), "{err:#}");
+            checked(&format!("{text}\ntoken_file = \"admin.token\"")).expect("with a token file");
+        }
+        checked("[admin]\nlisten = \"[::1]:7480\"").expect("IPv6 loopback");
     }
 }

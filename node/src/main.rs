@@ -3,11 +3,12 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
+    // Unlocked handles: each write takes the lock briefly. Holding stderr's lock for the
+    // whole run would block every other thread that logs (`ward run` logs from its runtime's
+    // worker threads) and deadlock the node.
     ExitCode::from(ward_node::cli::main(
         std::env::args_os(),
-        &mut stdout.lock(),
-        &mut stderr.lock(),
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
     ))
 }

@@ -13,6 +13,8 @@
 //! | 2    | usage error, or the command could not do its work (unreadable file, ...) |
 
 mod pki;
+mod run;
+mod status;
 mod verify;
 
 use std::ffi::OsString;
@@ -47,6 +49,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a node: join the mesh, serve the admin API, enforce revocations.
+    Run(run::RunArgs),
+    /// Show a running node's status, from its admin API.
+    Status(status::StatusArgs),
     /// Create the fleet root, the offline trust anchor of every site.
     #[command(subcommand)]
     Fleet(FleetCommand),
@@ -146,6 +152,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<u8> {
         .as_secs();
     let mut cx = Env { out, config, now };
     match cli.command {
+        Command::Run(args) => run::run(&mut cx, args),
+        Command::Status(args) => status::status(&mut cx, args),
         Command::Fleet(FleetCommand::Init(args)) => pki::fleet_init(&mut cx, args),
         Command::Site(SiteCommand::Init(args)) => pki::site_init(&mut cx, args),
         Command::Cert(CertCommand::Issue(args)) => pki::issue(&mut cx, args),

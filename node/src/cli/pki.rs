@@ -24,6 +24,7 @@ use ward_crypto::{
     Serial,
 };
 
+use super::status::{AdminArgs, block_on};
 use super::{EXIT_OK, Env, OutputArgs, lifetime_or, os_rng};
 use crate::duration::{Lifetime, rfc3339};
 use crate::files;
@@ -175,6 +176,13 @@ pub(crate) struct RevokeArgs {
     /// Where to write the signed revocation.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+    /// Also submit the revocation to a running node, which enforces it and spreads it to the
+    /// mesh. Exit code 0 when the node enforces it, 2 when it refuses.
+    #[arg(long)]
+    submit: bool,
+    /// With --submit: the node to submit to.
+    #[command(flatten)]
+    admin: AdminArgs,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -326,8 +334,32 @@ pub(crate) fn revoke(cx: &mut Env<'_>, args: RevokeArgs) -> Result<u8> {
         revoked_at: cx.now,
     };
     let revocation = ward_crypto::Revocation::sign(statement, &key);
+    // The client is built before anything is written, so a bad --admin or token file fails
+    // the command while it can still be rerun unchanged.
+    let client = args
+        .submit
+        .then(|| args.admin.client(&cx.config))
+        .transpose()?;
     files::ensure_absent(&[&args.out])?;
     files::write_public(&args.out, revocation.as_bytes())?;
+
+    // The file is the durable record; submitting is a convenience on top, so a failure to
+    // submit says where the revocation is kept.
+    let submitted = match &client {
+        Some(client) => {
+            let report =
+                block_on(client.submit_revocation(revocation.as_bytes())).with_context(|| {
+                    format!(
+                        "the revocation is signed and saved in {}, but the node at {} did not \
+                         take it",
+                        args.out.display(),
+                        client.addr()
+                    )
+                })?;
+            Some((client.addr(), report.applied))
+        }
+        None => None,
+    };
     if args.output.json {
         let value = json!({
             "revocation": args.out,
@@ -335,6 +367,10 @@ pub(crate) fn revoke(cx: &mut Env<'_>, args: RevokeArgs) -> Result<u8> {
             "target": target_json(&target),
             "reason": revocation.statement().reason.name(),
             "revoked_at": cx.now,
+            "submitted": submitted.map(|(admin, applied)| json!({
+                "admin": admin,
+                "applied": applied,
+            })),
         });
         writeln!(cx.out, "{value:#}")?;
     } else {
@@ -342,6 +378,14 @@ pub(crate) fn revoke(cx: &mut Env<'_>, args: RevokeArgs) -> Result<u8> {
         writeln!(cx.out, "  issuer      {}", authority.claims().subject)?;
         writeln!(cx.out, "  reason      {}", revocation.statement().reason)?;
         writeln!(cx.out, "  revocation  {}", args.out.display())?;
+        if let Some((admin, applied)) = submitted {
+            let outcome = if applied {
+                "enforced from now on"
+            } else {
+                "already enforced"
+            };
+            writeln!(cx.out, "  submitted   to {admin}: {outcome}")?;
+        }
     }
     Ok(EXIT_OK)
 }
