@@ -4,6 +4,8 @@
 //! binary's `main` calls, so they exercise the real argument parsing, file handling and exit
 //! codes without spawning processes.
 
+pub mod mesh;
+
 use std::path::Path;
 
 /// What one `ward` invocation produced.

@@ -4,195 +4,16 @@
 //! Every wait is on a mesh event with a timeout; no test sleeps to let things happen.
 
 use std::collections::HashSet;
-use std::fs;
-use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use libp2p::PeerId;
 use libp2p::identity::Keypair;
-use libp2p::{Multiaddr, PeerId};
-use tokio::sync::broadcast;
-use ward_crypto::{Credential, FleetRoot, Revocation, RevocationSet, SecretKey};
-use ward_node::mesh::{Admission, AdmissionMessage, Mesh, MeshConfig, MeshEvent, MeshHandle};
-use ward_tests::ward;
-
-/// Long enough for a loaded two-core machine, short enough to fail fast.
-const EVENT_TIMEOUT: Duration = Duration::from_secs(15);
-
-const TCP: &str = "/ip4/127.0.0.1/tcp/0";
-const QUIC: &str = "/ip4/127.0.0.1/udp/0/quic-v1";
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs()
-}
-
-fn run(dir: &Path, args: &[&str]) -> String {
-    let outcome = ward(dir, args);
-    assert_eq!(outcome.code, 0, "ward {args:?}: {}", outcome.stderr);
-    outcome.stdout
-}
-
-/// A fleet with one site, made with `ward fleet init` and `ward site init` under `dir/name`.
-struct Fleet {
-    dir: tempfile::TempDir,
-}
-
-impl Fleet {
-    fn new(name: &str) -> Fleet {
-        let dir = tempfile::tempdir().expect("temp dir");
-        run(
-            dir.path(),
-            &["fleet", "init", "--name", name, "--dir", "./fleet"],
-        );
-        run(
-            dir.path(),
-            &[
-                "site", "init", "--name", "site-a", "--fleet", "./fleet", "--dir", "./site-a",
-            ],
-        );
-        Fleet { dir }
-    }
-
-    fn read_credential(&self, file: &str) -> Credential {
-        Credential::decode(&fs::read(self.dir.path().join(file)).expect("file written"))
-            .expect("a Ward credential")
-    }
-
-    fn admission(&self, revocations: RevocationSet) -> Admission {
-        let root = FleetRoot::new(self.read_credential("fleet/fleet-root.cwt")).expect("anchor");
-        let site_ca = root
-            .validate_site_ca(
-                &self.read_credential("site-a/site-ca.cwt"),
-                now(),
-                &revocations,
-            )
-            .expect("site CA chains to the root");
-        Admission::new(root, vec![site_ca]).with_revocations(revocations)
-    }
-
-    /// A node identity and its credential, issued with `ward cert issue --role node`.
-    fn node(&self) -> Node {
-        let identity = Keypair::generate_ed25519();
-        let peer = identity.public().to_peer_id();
-        let prefix = format!("./node-{peer}");
-        let subject = peer.to_base58();
-        run(
-            self.dir.path(),
-            &[
-                "cert",
-                "issue",
-                "--role",
-                "node",
-                "--subject",
-                &subject,
-                "--ca",
-                "./site-a",
-                "--out",
-                &prefix,
-            ],
-        );
-        let credential = self.read_credential(&format!("node-{peer}.cwt"));
-        let key = SecretKey::from_cose_key_bytes(
-            &fs::read(self.dir.path().join(format!("node-{peer}.key"))).expect("key written"),
-        )
-        .expect("a Ward key file");
-        let message = AdmissionMessage::new(&credential, &key, &peer).expect("matching key");
-        Node {
-            identity,
-            message,
-            cred_file: format!("./node-{peer}.cwt"),
-        }
-    }
-
-    /// Revokes a node's credential with `ward revoke` and returns the verified revocation.
-    fn revoke(&self, node: &Node) -> RevocationSet {
-        run(
-            self.dir.path(),
-            &[
-                "revoke",
-                "--ca",
-                "./site-a",
-                "--cert",
-                &node.cred_file,
-                "--reason",
-                "key-compromise",
-                "--out",
-                "./node.rev",
-            ],
-        );
-        let revocation =
-            Revocation::decode(&fs::read(self.dir.path().join("node.rev")).expect("written"))
-                .expect("a revocation");
-        let root = FleetRoot::new(self.read_credential("fleet/fleet-root.cwt")).expect("anchor");
-        let site_ca = root
-            .validate_site_ca(
-                &self.read_credential("site-a/site-ca.cwt"),
-                now(),
-                &RevocationSet::new(),
-            )
-            .expect("site CA");
-        let mut set = RevocationSet::new();
-        set.insert(revocation.verify(&root, Some(&site_ca)).expect("genuine"));
-        set
-    }
-}
-
-struct Node {
-    identity: Keypair,
-    message: AdmissionMessage,
-    cred_file: String,
-}
-
-fn config(listen: &str) -> MeshConfig {
-    MeshConfig {
-        listen: vec![listen.parse().expect("valid multiaddr")],
-        ban_duration: Duration::from_secs(60),
-        admission_timeout: Duration::from_secs(10),
-        ..MeshConfig::default()
-    }
-}
-
-async fn spawn(listen: &str, node: Node, admission: Admission) -> MeshHandle {
-    Mesh::spawn(config(listen), node.identity, node.message, admission)
-        .await
-        .expect("mesh starts")
-}
-
-async fn first_addr(mesh: &MeshHandle) -> Multiaddr {
-    let addrs = mesh.listen_addrs().await.expect("mesh running");
-    addrs.into_iter().next().expect("one listen address")
-}
-
-/// Waits for the first event `want` accepts; fails on timeout.
-async fn wait_for(
-    events: &mut broadcast::Receiver<MeshEvent>,
-    mut want: impl FnMut(&MeshEvent) -> bool,
-) -> MeshEvent {
-    tokio::time::timeout(EVENT_TIMEOUT, async {
-        loop {
-            match events.recv().await {
-                Ok(event) if want(&event) => return event,
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => panic!("mesh stopped"),
-            }
-        }
-    })
-    .await
-    .expect("event within the timeout")
-}
-
-async fn wait_admitted(events: &mut broadcast::Receiver<MeshEvent>, peers: &[PeerId]) {
-    let mut missing: HashSet<PeerId> = peers.iter().copied().collect();
-    while !missing.is_empty() {
-        if let MeshEvent::Admitted(peer) =
-            wait_for(events, |e| matches!(e, MeshEvent::Admitted(_))).await
-        {
-            missing.remove(&peer);
-        }
-    }
-}
+use ward_crypto::RevocationSet;
+use ward_node::mesh::{MeshConfig, MeshEvent, MeshHandle};
+use ward_tests::mesh::{
+    EVENT_TIMEOUT, Fleet, Node, QUIC, TCP, config, first_addr, spawn, spawn_with, wait_admitted,
+    wait_for,
+};
 
 async fn three_nodes_admit_each_other(listen: &str) {
     let fleet = Fleet::new("acme");
@@ -201,8 +22,8 @@ async fn three_nodes_admit_each_other(listen: &str) {
         spawn(listen, fleet.node(), fleet.admission(RevocationSet::new())).await,
         spawn(listen, fleet.node(), fleet.admission(RevocationSet::new())).await,
     ];
-    let ids: Vec<PeerId> = meshes.iter().map(MeshHandle::peer_id).collect();
-    let mut events: Vec<_> = meshes.iter().map(MeshHandle::subscribe).collect();
+    let ids: Vec<PeerId> = meshes.iter().map(|m| m.peer_id()).collect();
+    let mut events: Vec<_> = meshes.iter().map(|m| m.subscribe()).collect();
 
     // 0 dials 1 and 2, 1 dials 2: every pair is connected once.
     let (addr1, addr2) = (first_addr(&meshes[1]).await, first_addr(&meshes[2]).await);
@@ -299,7 +120,7 @@ async fn node_of_another_fleet_is_refused_and_banned() {
 async fn revoked_node_is_refused() {
     let fleet = Fleet::new("acme");
     let revoked_node = fleet.node();
-    let revocations = fleet.revoke(&revoked_node);
+    let revocations = fleet.revocation_set(&[fleet.revoke(&revoked_node)]);
     let gate = spawn(TCP, fleet.node(), fleet.admission(revocations)).await;
     let revoked = spawn(TCP, revoked_node, fleet.admission(RevocationSet::new())).await;
 
@@ -320,8 +141,7 @@ async fn node_presenting_another_nodes_credential_is_refused() {
     // The thief has its own libp2p identity but sends the victim's credential and binding.
     let thief = Node {
         identity: Keypair::generate_ed25519(),
-        message: victim.message.clone(),
-        cred_file: victim.cred_file.clone(),
+        ..victim
     };
     let gate = spawn(TCP, fleet.node(), fleet.admission(RevocationSet::new())).await;
     let thief = spawn(TCP, thief, fleet.admission(RevocationSet::new())).await;
@@ -343,15 +163,12 @@ async fn peer_that_never_presents_a_credential_is_disconnected() {
         admission_timeout: Duration::from_secs(1),
         ..config(TCP)
     };
-    let gate_node = fleet.node();
-    let gate = Mesh::spawn(
+    let gate = spawn_with(
         gate_config,
-        gate_node.identity,
-        gate_node.message,
+        fleet.node(),
         fleet.admission(RevocationSet::new()),
     )
-    .await
-    .expect("mesh starts");
+    .await;
     let mut events = gate.subscribe();
 
     // A real libp2p peer that speaks no Ward protocol and keeps its connection open.
@@ -405,7 +222,7 @@ async fn admitted_node_revoked_later_is_disconnected_and_banned() {
     let fleet = Fleet::new("acme");
     let member = fleet.node();
     let gate = spawn(TCP, fleet.node(), fleet.admission(RevocationSet::new())).await;
-    let revocations = fleet.revoke(&member);
+    let revocation = fleet.revoke(&member);
     let member = spawn(TCP, member, fleet.admission(RevocationSet::new())).await;
     let member_id = member.peer_id();
 
@@ -415,7 +232,7 @@ async fn admitted_node_revoked_later_is_disconnected_and_banned() {
     wait_admitted(&mut events, &[member_id]).await;
     wait_admitted(&mut member_events, &[gate.peer_id()]).await;
 
-    gate.set_revocations(revocations).await.expect("running");
+    gate.submit_revocation(revocation).await.expect("running");
     let refused = wait_for(
         &mut events,
         |e| matches!(e, MeshEvent::Refused(p, _) if *p == member_id),
@@ -441,18 +258,15 @@ async fn admitted_node_revoked_later_is_disconnected_and_banned() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ban_is_lifted_after_its_duration() {
     let (ours, theirs) = (Fleet::new("acme"), Fleet::new("acme"));
-    let gate_node = ours.node();
-    let gate = Mesh::spawn(
+    let gate = spawn_with(
         MeshConfig {
             ban_duration: Duration::from_secs(2),
             ..config(TCP)
         },
-        gate_node.identity,
-        gate_node.message,
+        ours.node(),
         ours.admission(RevocationSet::new()),
     )
-    .await
-    .expect("mesh starts");
+    .await;
     let intruder = spawn(TCP, theirs.node(), theirs.admission(RevocationSet::new())).await;
     let intruder_id = intruder.peer_id();
     let first = refused_reason(&gate, &intruder).await;
