@@ -113,13 +113,13 @@ impl Fleet {
 
 /// A private key from a COSE_Key `{1: kty, -1: crv, -4: d}`, the one constructor ward-crypto
 /// offers that takes fixed bytes.
-fn key_file(kty: u8, crv: u8, d: [u8; 32]) -> SecretKey {
+pub(crate) fn key_file(kty: u8, crv: u8, d: [u8; 32]) -> SecretKey {
     let mut file = vec![0xa3, 0x01, kty, 0x20, crv, 0x23, 0x58, 0x20];
     file.extend_from_slice(&d);
     SecretKey::from_cose_key_bytes(&file).expect("a COSE_Key with 32 bytes of a valid scalar")
 }
 
-fn claims(
+pub(crate) fn claims(
     issuer: &str,
     subject: &str,
     key: &SecretKey,

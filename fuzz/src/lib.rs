@@ -1,6 +1,6 @@
 //! What Ward's fuzz targets and their seed generator share: a fixed fleet, the token
-//! target's input format, fixed EDHOC parties with their genuine handshake, and a fixed OSCORE
-//! context with its genuine requests.
+//! target's input format, fixed EDHOC parties with their genuine handshake, a fixed OSCORE
+//! context with its genuine requests, and the fleet as a mesh node sees it.
 //!
 //! A fuzzer that only ever sees random bytes stops at the first length or tag check. The
 //! targets therefore check decoded objects against a fleet whose keys are fixed here, and
@@ -13,4 +13,5 @@
 pub mod edhoc_parties;
 pub mod fleet;
 pub mod gate_script;
+pub mod mesh;
 pub mod oscore_pair;

@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 
 use getrandom::SysRng;
 use getrandom::rand_core::UnwrapErr;
+use libp2p_identity::PeerId;
+use serde_bytes::ByteBuf;
 use ward_crypto::backend::RustCrypto;
 use ward_crypto::coap::{
     Correlation, ErrorCause, Limits, Message, Token, combine_edhoc_oscore, edhoc_error_response,
@@ -32,7 +34,8 @@ use ward_crypto::edhoc::{
 use ward_crypto::issue::{CredentialRequest, Issuer, fleet_root};
 use ward_crypto::token::{FrameTokenKey, TokenMinter};
 use ward_crypto::{
-    Ccs, Revocation, RevocationReason, RevocationStatement, RevocationTarget, Role, SecretKey,
+    Ccs, Revocation, RevocationReason, RevocationSet, RevocationStatement, RevocationTarget, Role,
+    SecretKey,
 };
 use ward_fuzz::edhoc_parties::{
     EAD_LABELS, INITIATOR_EPHEMERAL, genuine, initiator_wait_m2, responder_wait_m3,
@@ -40,7 +43,12 @@ use ward_fuzz::edhoc_parties::{
 };
 use ward_fuzz::fleet::{CAMERA_NAME, CAMERA_SCOPE, NOW, ROOT_NAME, SITE, YEAR, fleet};
 use ward_fuzz::gate_script::{GateScript, SESSION, Step, TOKEN_KEY, frame};
+use ward_fuzz::mesh::{OTHER_SITE, mesh, remote_peer};
 use ward_fuzz::oscore_pair::genuine_requests;
+use ward_node::mesh::AdmissionMessage;
+use ward_node::mesh::sync::{
+    SyncRequest, SyncResponse, decode_gossip_revocation, encode_gossip_revocation, split_ids,
+};
 
 /// COSE_Sign1's tag 18 as its one-byte head, and the CWT tag 61 as its two-byte head.
 const TAG_COSE_SIGN1: u8 = 0xd2;
@@ -59,7 +67,9 @@ fn main() -> io::Result<()> {
     };
     let mut rng = UnwrapErr(SysRng);
 
-    let targets: [(&str, Vec<Seed>, Decodes); 12] = [
+    let nodes = MeshNodes::issue(&mut rng);
+
+    let targets: [(&str, Vec<Seed>, Decodes); 15] = [
         ("credential", credential_seeds(&mut rng), |b| {
             Credential::decode(b).is_ok()
         }),
@@ -96,6 +106,23 @@ fn main() -> io::Result<()> {
         ("coap_decode", coap_seeds(), |b| {
             Message::decode(b, &Limits::default()).is_ok()
         }),
+        // The mesh targets' inputs decode as the libp2p codec decodes them.
+        ("mesh_admission", mesh_admission_seeds(&nodes), |b| {
+            b.split_first().is_some_and(|(_, message)| {
+                cbor4ii::serde::from_slice::<AdmissionMessage>(message).is_ok()
+            })
+        }),
+        ("mesh_sync", mesh_sync_seeds(&nodes), |b| {
+            cbor4ii::serde::from_slice::<SyncRequest>(b).is_ok()
+                || cbor4ii::serde::from_slice::<SyncResponse>(b).is_ok()
+                || split_ids(b, usize::MAX).is_some()
+                || decode_gossip_revocation(b).is_some()
+        }),
+        (
+            "mesh_gossip",
+            mesh_gossip_seeds(&nodes),
+            mesh_gossip_decodes,
+        ),
     ];
     for (target, seeds, decodes) in targets {
         let dir = root.join(target);
@@ -534,6 +561,277 @@ fn coap_seeds() -> Vec<Seed> {
     ];
     seeds.extend(oscore_seeds());
     seeds
+}
+
+/// A node credential for `peer`, issued through the issuance API as `ward cert` issues one.
+fn node_credential(
+    issuer: &Issuer<'_>,
+    peer: &PeerId,
+    key: &SecretKey,
+    rng: &mut UnwrapErr<SysRng>,
+) -> Credential {
+    let request = CredentialRequest {
+        subject: peer.to_base58(),
+        role: Role::Node,
+        key: key.public_key(),
+        scopes: vec![],
+        lifetime_secs: YEAR,
+    };
+    issuer.issue(&request, NOW, rng).expect("a valid request")
+}
+
+/// Encodes a value as libp2p-request-response's CBOR codec does.
+fn cbor(value: &impl serde::Serialize) -> Vec<u8> {
+    cbor4ii::serde::to_vec(Vec::new(), value).expect("encoding into a Vec")
+}
+
+/// The fixed peer's credential and the other peer's, from the fixed site CA, and a node of
+/// the second site CA held by the other peer, with their keys.
+struct MeshNodes {
+    node: Credential,
+    other: Credential,
+    other_key: SecretKey,
+    other_site_node: Credential,
+    other_site_node_key: SecretKey,
+}
+
+impl MeshNodes {
+    fn issue(rng: &mut UnwrapErr<SysRng>) -> MeshNodes {
+        let (fleet, mesh) = (fleet(), mesh());
+        let site_ca = Issuer::new(&fleet.site_key, fleet.site_ca.credential()).expect("its key");
+        let other_site = Issuer::new(&mesh.other_site_key, &mesh.other_site_ca).expect("its key");
+        let other_key = SecretKey::generate_p256(rng);
+        let other_site_node_key = SecretKey::generate_p256(rng);
+        MeshNodes {
+            node: node_credential(&site_ca, &mesh.peer, &mesh.node_key, rng),
+            other: node_credential(&site_ca, &mesh.other_peer, &other_key, rng),
+            other_key,
+            other_site_node: node_credential(
+                &other_site,
+                &mesh.other_peer,
+                &other_site_node_key,
+                rng,
+            ),
+            other_site_node_key,
+        }
+    }
+}
+
+fn mesh_admission_seeds(nodes: &MeshNodes) -> Vec<Seed> {
+    let mesh = mesh();
+    let message = |credential, key, peer| {
+        AdmissionMessage::new(credential, key, peer).expect("the credential's own key")
+    };
+    // The first byte picks the remote peer: 0 the fixed one, 1 the other.
+    let input =
+        |selector: u8, message: &AdmissionMessage| [&[selector][..], &cbor(message)].concat();
+
+    let node = message(&nodes.node, &mesh.node_key, &mesh.peer);
+    let other = message(&nodes.other, &nodes.other_key, &mesh.other_peer);
+    let other_site = message(
+        &nodes.other_site_node,
+        &nodes.other_site_node_key,
+        &mesh.other_peer,
+    );
+    // The message as nodes sent it before `site_ca` existed: a map of two entries.
+    let mut two_fields = vec![0xa2];
+    for (key, value) in [("credential", &node.credential), ("binding", &node.binding)] {
+        two_fields.extend(cbor_head(3, key.len()));
+        two_fields.extend_from_slice(key.as_bytes());
+        two_fields.extend(cbor_head(2, value.len()));
+        two_fields.extend_from_slice(value);
+    }
+    let junk = AdmissionMessage {
+        credential: b"not a credential".to_vec(),
+        binding: vec![0; 64],
+        site_ca: Vec::new(),
+    };
+
+    let seeds = vec![
+        ("node", input(0, &node)),
+        (
+            "node-with-site-ca",
+            input(0, &node.clone().with_site_ca(fleet().site_ca.credential())),
+        ),
+        ("node-two-fields", [&[0][..], &two_fields].concat()),
+        ("other-peer", input(1, &other)),
+        (
+            "other-site-with-site-ca",
+            input(1, &other_site.clone().with_site_ca(&mesh.other_site_ca)),
+        ),
+        // Refused: a site nobody vouches for, a message replayed by another peer, junk.
+        ("other-site-alone", input(1, &other_site)),
+        ("node-replayed-by-other-peer", input(1, &node)),
+        ("junk", input(0, &junk)),
+    ];
+    // The genuine messages must pass, or the fuzzer would start outside the checks.
+    for (name, seed) in &seeds[..5] {
+        let message: AdmissionMessage =
+            cbor4ii::serde::from_slice(&seed[1..]).expect("a seed decodes");
+        mesh.admission
+            .check(&remote_peer(seed[0]), &message, NOW)
+            .unwrap_or_else(|refusal| panic!("seed mesh_admission/{name} refused: {refusal}"));
+    }
+    seeds
+}
+
+/// A CBOR head of major type `major` (2 byte string, 3 text string) for a length below 2^16.
+fn cbor_head(major: u8, len: usize) -> Vec<u8> {
+    let major = major << 5;
+    match u16::try_from(len).expect("a short seed field") {
+        len @ 0..24 => vec![major | len as u8],
+        len @ 24..256 => vec![major | 24, len as u8],
+        len => [&[major | 25][..], &len.to_be_bytes()].concat(),
+    }
+}
+
+/// Genuine revocations of the mesh's credentials, verified by the fixed node's policy.
+fn mesh_revocations(nodes: &MeshNodes) -> Vec<(&'static str, Revocation)> {
+    let fleet = fleet();
+    let statement = |issuer: &str, target, reason| RevocationStatement {
+        issuer: issuer.into(),
+        target,
+        reason,
+        revoked_at: NOW,
+    };
+    vec![
+        (
+            "root-revokes-site-ca",
+            Revocation::sign(
+                statement(
+                    ROOT_NAME,
+                    RevocationTarget::Serial(fleet.site_ca.credential().claims().serial),
+                    RevocationReason::Superseded,
+                ),
+                &fleet.root_key,
+            ),
+        ),
+        (
+            "site-revokes-node",
+            Revocation::sign(
+                statement(
+                    SITE,
+                    RevocationTarget::Serial(nodes.node.claims().serial),
+                    RevocationReason::KeyCompromise,
+                ),
+                &fleet.site_key,
+            ),
+        ),
+        (
+            "site-revokes-other-key",
+            Revocation::sign(
+                statement(
+                    SITE,
+                    RevocationTarget::Key(nodes.other.key_id()),
+                    RevocationReason::Quarantine,
+                ),
+                &fleet.site_key,
+            ),
+        ),
+    ]
+}
+
+fn mesh_sync_seeds(nodes: &MeshNodes) -> Vec<Seed> {
+    let mesh = mesh();
+    let revocations = mesh_revocations(nodes);
+    let mut ids = Vec::new();
+    for (_, revocation) in &revocations {
+        let verified = mesh
+            .admission
+            .verify_revocation(revocation.clone())
+            .expect("a genuine revocation");
+        ids.extend_from_slice(&verified.entry_id());
+    }
+    let mut set = RevocationSet::new();
+    for (_, revocation) in &revocations {
+        set.insert(
+            mesh.admission
+                .verify_revocation(revocation.clone())
+                .expect("a genuine revocation"),
+        );
+    }
+    let digest = set.digest().0;
+    let bufs = |all: Vec<&[u8]>| all.into_iter().map(ByteBuf::from).collect::<Vec<_>>();
+
+    vec![
+        ("summary", cbor(&SyncRequest::Summary { digest })),
+        ("fetch", cbor(&SyncRequest::Fetch { ids: ids.clone() })),
+        ("in-sync", cbor(&SyncResponse::InSync)),
+        (
+            "inventory",
+            cbor(&SyncResponse::Inventory {
+                digest,
+                ids: ids.clone(),
+                site_cas: bufs(vec![
+                    fleet().site_ca.credential().as_bytes(),
+                    mesh.other_site_ca.as_bytes(),
+                ]),
+            }),
+        ),
+        (
+            "revocations",
+            cbor(&SyncResponse::Revocations(bufs(
+                revocations.iter().map(|(_, r)| r.as_bytes()).collect(),
+            ))),
+        ),
+        // For the splitters alone: bare ids, and a gossiped revocation.
+        ("ids", ids),
+        (
+            "gossip-revocation",
+            encode_gossip_revocation(NOW * 1_000, revocations[0].1.as_bytes()),
+        ),
+    ]
+}
+
+fn mesh_gossip_seeds(nodes: &MeshNodes) -> Vec<Seed> {
+    let (fleet, mesh) = (fleet(), mesh());
+    // The first byte picks the topic: 0 revocations, 1 credentials.
+    let revocation = |revocation: &Revocation| {
+        [
+            &[0][..],
+            &encode_gossip_revocation(NOW * 1_000 + 250, revocation.as_bytes()),
+        ]
+        .concat()
+    };
+    let credential = |credential: &Credential| [&[1][..], credential.as_bytes()].concat();
+
+    let mut seeds: Vec<Seed> = mesh_revocations(nodes)
+        .iter()
+        .map(|(name, r)| (leak(format!("revocation-{name}")), revocation(r)))
+        .collect();
+    // Refused: an authority the node does not trust yet.
+    let other_site_revokes = Revocation::sign(
+        RevocationStatement {
+            issuer: OTHER_SITE.into(),
+            target: RevocationTarget::Serial(nodes.other_site_node.claims().serial),
+            reason: RevocationReason::Unspecified,
+            revoked_at: NOW,
+        },
+        &mesh.other_site_key,
+    );
+    seeds.push(("revocation-other-site", revocation(&other_site_revokes)));
+    seeds.extend([
+        ("credential-node", credential(&nodes.node)),
+        ("credential-other-peer", credential(&nodes.other)),
+        ("credential-site-ca", credential(fleet.site_ca.credential())),
+        ("credential-other-site-ca", credential(&mesh.other_site_ca)),
+        // Refused: a node of a site not trusted yet, and a camera.
+        (
+            "credential-other-site-node",
+            credential(&nodes.other_site_node),
+        ),
+        ("credential-camera", credential(&fleet.camera)),
+    ]);
+    seeds
+}
+
+fn mesh_gossip_decodes(bytes: &[u8]) -> bool {
+    match bytes.split_first() {
+        Some((topic, body)) if topic % 2 == 0 => decode_gossip_revocation(body)
+            .is_some_and(|(_, revocation)| Revocation::decode(revocation).is_ok()),
+        Some((_, body)) => Credential::decode(body).is_ok(),
+        None => false,
+    }
 }
 
 fn leak(name: String) -> &'static str {
