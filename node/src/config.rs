@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::duration::Lifetime;
 use crate::files;
 use crate::logging::LogFormat;
-use crate::mesh::swarm::{MeshConfig, PqMode};
+use crate::mesh::{MeshConfig, PqMode};
 
 /// The commented default configuration, as printed by `ward config example`.
 pub const EXAMPLE: &str = r#"# Ward node configuration. Every key is optional: the values below are the defaults.

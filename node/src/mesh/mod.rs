@@ -2,18 +2,26 @@
 //!
 //! ```text
 //! admission  the message nodes exchange on every new connection, and its checks (no I/O)
-//! swarm      the libp2p swarm on tokio: QUIC and TCP, identify, connection limits,
-//!            admission over request-response, bans
+//! trust      what a node trusts and enforces: site CAs and revocations, in memory and in redb
+//! sync       the anti-entropy protocol's messages, and the gossip framing of revocations
+//! config     where the mesh listens, whom it dials, its limits, its post-quantum policy
+//! behaviour  the libp2p behaviours and transports, configured
+//! swarm      the task that owns the swarm: connections, admission, bans, discovery;
+//!            with gossip and anti-entropy in its submodules
+//! client     the handle other tasks hold on that task
 //! ```
 
 pub mod admission;
+mod behaviour;
+mod client;
+pub mod config;
 pub mod swarm;
 pub mod sync;
 pub mod trust;
 
 pub use admission::{Admission, AdmissionMessage, AdmittedPeer, Refusal};
-pub use swarm::{
-    Mesh, MeshClient, MeshConfig, MeshError, MeshEvent, MeshHandle, MeshStatus, PqMode, Submitted,
-    Via,
-};
+pub use behaviour::{ADMISSION_PROTOCOL, KADEMLIA_PROTOCOL, SYNC_PROTOCOL};
+pub use client::{MeshClient, MeshError, MeshEvent, MeshHandle, MeshStatus, Submitted, Via};
+pub use config::{MeshConfig, PqMode};
+pub use swarm::Mesh;
 pub use trust::{EntryId, Trust};
