@@ -17,7 +17,7 @@ use ward_node::store::MeshStore;
 use ward_tests::mesh::{Cluster, Fleet, TCP, config, eventually, first_addr, spawn_with};
 
 const NODES: usize = 50;
-const REVOCATIONS: usize = 20;
+const REVOCATIONS: usize = 40;
 const CATCH_UP: usize = 10_000;
 
 /// Sums a gossipsub counter over the revocation topic in a node's metrics text.
@@ -54,31 +54,71 @@ async fn propagation() {
         started.elapsed().as_secs_f64()
     );
 
-    let revocations = fleet.bulk_revocations(REVOCATIONS);
-    let (msgs_before, bytes_before) = totals(&cluster);
+    // While Kademlia is still finding peers, every node dials and admits dozens more;
+    // revocations gossiped then compete with that work.
+    let revocations = fleet.bulk_revocations(2 * REVOCATIONS);
+    let (early, late) = revocations.split_at(REVOCATIONS);
+    measure(&cluster, "while the mesh is still discovering peers", early).await;
+
+    let settling = Instant::now();
+    let degree = settle(&cluster).await;
+    println!(
+        "peer counts settled {:.1} s later: {degree:.1} admitted peers per node on average",
+        settling.elapsed().as_secs_f64()
+    );
+    measure(&cluster, "once peer counts have settled", late).await;
+    cluster.shutdown().await;
+}
+
+/// Publishes each revocation at a different node, waits until all nodes enforce it, and
+/// prints the delays and what the gossip cost.
+async fn measure(cluster: &Cluster, phase: &str, revocations: &[ward_crypto::Revocation]) {
+    let (msgs_before, bytes_before) = totals(cluster);
     let mut delays = Vec::new();
-    for (i, revocation) in revocations.into_iter().enumerate() {
+    for (i, revocation) in revocations.iter().enumerate() {
         let origin = (i * 17) % NODES;
-        delays.extend(cluster.propagate(origin, revocation).await);
+        delays.extend(cluster.propagate(origin, revocation.clone()).await);
     }
     // Let forwarding that is still in flight finish before counting.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (msgs_after, bytes_after) = totals(&cluster);
+    let (msgs_after, bytes_after) = totals(cluster);
     delays.sort_unstable();
-    let per = REVOCATIONS as u64;
+    let per = revocations.len() as u64;
     println!(
-        "propagation over {NODES} nodes, {REVOCATIONS} revocations ({} deliveries): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "propagation over {NODES} nodes {phase}, {} revocations ({} deliveries): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        revocations.len(),
         delays.len(),
         at(&delays, 50).as_secs_f64() * 1e3,
         at(&delays, 99).as_secs_f64() * 1e3,
         delays[delays.len() - 1].as_secs_f64() * 1e3,
     );
     println!(
-        "gossip cost per revocation: {} messages sent, {} bytes sent (all nodes together)",
+        "gossip cost per revocation {phase}: {} messages sent, {} bytes sent (all nodes together)",
         (msgs_after - msgs_before) / per,
         (bytes_after - bytes_before) / per,
     );
-    cluster.shutdown().await;
+}
+
+/// Waits until no node's count of admitted peers has changed for a second (discovery has
+/// done its work), and returns the mean count.
+async fn settle(cluster: &Cluster) -> f64 {
+    let mut last = Vec::new();
+    let mut steady_since = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let mut counts = Vec::with_capacity(cluster.nodes.len());
+        for node in &cluster.nodes {
+            counts.push(node.status().await.expect("running").admitted_peers.len());
+        }
+        if counts != last {
+            last = counts;
+            steady_since = Instant::now();
+        } else if steady_since.elapsed() >= Duration::from_secs(1) {
+            return last.iter().sum::<usize>() as f64 / last.len() as f64;
+        }
+        assert!(Instant::now() < deadline, "peer counts never settled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn catch_up() {
