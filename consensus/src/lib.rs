@@ -1,0 +1,80 @@
+//! ward-consensus: the site registry, replicated by Raft across a site's nodes.
+//!
+//! Each site keeps one registry (join tokens now; enrollments, sessions, frame-token keys,
+//! the site's revocations and anomaly-model snapshots as the node grows into them), so that
+//! any node of the site can authenticate any of its cameras, and a site cut off from the
+//! cloud still has one consistent registry. openraft orders the commands; this crate is
+//! what openraft drives:
+//!
+//! ```text
+//! registry        the commands, their responses, and how each changes the registry
+//! log_store       the Raft log and vote in redb        (openraft's RaftLogStorage)
+//! state_machine   the registry and its snapshots in redb (openraft's RaftStateMachine)
+//! frame           the checksummed form of everything stored, so corruption is refused
+//! ```
+//!
+//! The crate knows no libp2p: the node carries Raft's messages over its mesh. One redb
+//! database holds both the log and the state machine, and may be shared with the rest of the
+//! node's state (see [`open`]).
+
+#![warn(missing_docs)]
+#![allow(
+    clippy::result_large_err,
+    reason = "openraft's storage traits return its StorageError by value; the helpers behind them return the same type"
+)]
+
+pub mod frame;
+pub mod log_store;
+pub mod registry;
+pub mod state_machine;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use log_store::RedbLogStore;
+pub use registry::{Refusal, RegistryCommand, RegistryResponse, TokenRole};
+pub use state_machine::RedbStateMachine;
+
+openraft::declare_raft_types!(
+    /// The Raft types of a site registry.
+    pub SiteRaft:
+        D = RegistryCommand,
+        R = RegistryResponse,
+        NodeId = u64,
+        Node = openraft::BasicNode,
+        SnapshotData = std::io::Cursor<Vec<u8>>,
+);
+
+/// Why a registry database could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// redb could not create or open the file.
+    #[error("cannot open the registry database at {}", path.display())]
+    Database {
+        /// The file.
+        path: PathBuf,
+        /// What redb reported.
+        #[source]
+        source: redb::DatabaseError,
+    },
+    /// The tables could not be created.
+    #[error("cannot prepare the registry tables: {0}")]
+    Tables(#[from] openraft::StorageError<u64>),
+}
+
+/// Opens (or creates) the registry database at `path`, and the log and state machine in it.
+pub fn open(path: &Path) -> Result<(RedbLogStore, RedbStateMachine), OpenError> {
+    let db = redb::Database::create(path).map_err(|source| OpenError::Database {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    from_database(Arc::new(db))
+}
+
+/// The log and state machine kept in `db`, which other parts of the node may share.
+pub fn from_database(
+    db: Arc<redb::Database>,
+) -> Result<(RedbLogStore, RedbStateMachine), OpenError> {
+    Ok((RedbLogStore::new(db.clone())?, RedbStateMachine::new(db)?))
+}
