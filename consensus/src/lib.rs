@@ -11,6 +11,9 @@
 //! log_store       the Raft log and vote in redb        (openraft's RaftLogStorage)
 //! state_machine   the registry and its snapshots in redb (openraft's RaftStateMachine)
 //! frame           the checksummed form of everything stored, so corruption is refused
+//! transport       the seam to the network: Raft's messages as bytes, and a trait to move them
+//! replica         one node's copy: openraft over the stores, writes forwarded to the leader
+//! memory          an in-memory transport for tests of many replicas in one process
 //! ```
 //!
 //! The crate knows no libp2p: the node carries Raft's messages over its mesh. One redb
@@ -25,14 +28,18 @@
 
 pub mod frame;
 pub mod log_store;
+pub mod memory;
 pub mod registry;
+pub mod replica;
 pub mod state_machine;
+pub mod transport;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use log_store::RedbLogStore;
 pub use registry::{Refusal, RegistryCommand, RegistryResponse, TokenRole};
+pub use replica::{Replica, ReplicaConfig, ReplicaError};
 pub use state_machine::RedbStateMachine;
 
 openraft::declare_raft_types!(

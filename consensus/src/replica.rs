@@ -1,0 +1,275 @@
+//! One node's copy of the site registry: openraft running over the redb log and state
+//! machine, answering its peers' Raft messages and taking registry writes.
+//!
+//! A write may be handed to any replica. A follower hands it to the leader it knows of, over
+//! the transport; while an election is under way (no leader known), it waits and asks again,
+//! up to [`ReplicaConfig::write_timeout`]. The answer is given only once the write is
+//! committed by a majority and applied, so an acknowledged write survives the loss of any
+//! minority of the site's nodes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::error::{ClientWriteError, InitializeError, RaftError};
+use openraft::{BasicNode, Raft, RaftMetrics, SnapshotPolicy};
+use redb::{ReadableTable as _, TableError};
+use tokio::time::Instant;
+use tracing::{debug, info};
+
+use crate::registry::{JOIN_TOKENS, JoinTokenRecord};
+use crate::transport::{Network, RaftReply, RaftRequest, RegistryTransport, TransportError};
+use crate::{OpenError, RedbStateMachine, RegistryCommand, RegistryResponse, SiteRaft, frame};
+
+type NodeId = u64;
+
+/// How long to wait between attempts while no leader is known.
+const LEADER_RETRY: Duration = Duration::from_millis(50);
+
+/// Timing and snapshot policy of a replica.
+#[derive(Clone, Debug)]
+pub struct ReplicaConfig {
+    /// How often the leader sends heartbeats.
+    pub heartbeat: Duration,
+    /// A follower that hears no leader for a random time in this range starts an election.
+    pub election_timeout: (Duration, Duration),
+    /// A snapshot is built every this many applied entries.
+    pub snapshot_every: u64,
+    /// Entries kept in the log behind a snapshot, so that a briefly lagging follower catches
+    /// up from the log instead of a snapshot.
+    pub keep_behind_snapshot: u64,
+    /// How long a write may take, forwarding and elections included, before it fails.
+    pub write_timeout: Duration,
+}
+
+impl Default for ReplicaConfig {
+    fn default() -> Self {
+        ReplicaConfig {
+            heartbeat: Duration::from_millis(100),
+            // Well above a loaded site's round trip, well below the 3 s a failover may take.
+            election_timeout: (Duration::from_millis(500), Duration::from_millis(1000)),
+            snapshot_every: 5_000,
+            keep_behind_snapshot: 1_000,
+            write_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why a replica could not start, or a write did not happen.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReplicaError {
+    /// The database could not be opened.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// The configuration is not one openraft accepts.
+    #[error("raft configuration: {0}")]
+    Config(String),
+    /// Raft stopped: a storage failure, or shutdown.
+    #[error("raft stopped: {0}")]
+    Stopped(String),
+    /// The cluster was initialised already, or the membership is unusable.
+    #[error("cannot initialise the site: {0}")]
+    Initialize(String),
+    /// No leader committed the write in time.
+    #[error("write not committed within {0:?}: {1}")]
+    WriteTimeout(Duration, String),
+    /// The registry could not be read.
+    #[error("registry read failed: {0}")]
+    Read(String),
+}
+
+/// One node's replica of the site registry.
+#[derive(Clone)]
+pub struct Replica<T: RegistryTransport> {
+    id: NodeId,
+    raft: Raft<SiteRaft>,
+    state_machine: RedbStateMachine,
+    transport: T,
+    write_timeout: Duration,
+}
+
+impl<T: RegistryTransport> std::fmt::Debug for Replica<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replica")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: RegistryTransport> Replica<T> {
+    /// Starts replica `id` on the registry database at `path`, talking through `transport`.
+    /// A restarted replica resumes from what its database holds.
+    pub async fn start(
+        id: NodeId,
+        path: &Path,
+        config: &ReplicaConfig,
+        transport: T,
+    ) -> Result<Replica<T>, ReplicaError> {
+        let (log, state_machine) = crate::open(path)?;
+        let raft_config = openraft::Config {
+            cluster_name: "ward-site".into(),
+            heartbeat_interval: millis(config.heartbeat),
+            election_timeout_min: millis(config.election_timeout.0),
+            election_timeout_max: millis(config.election_timeout.1),
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_every),
+            max_in_snapshot_log_to_keep: config.keep_behind_snapshot,
+            ..Default::default()
+        }
+        .validate()
+        .map_err(|e| ReplicaError::Config(e.to_string()))?;
+        let raft = Raft::new(
+            id,
+            Arc::new(raft_config),
+            Network::new(transport.clone()),
+            log,
+            state_machine.clone(),
+        )
+        .await
+        .map_err(|e| ReplicaError::Stopped(e.to_string()))?;
+        info!(node = id, "registry replica started");
+        Ok(Replica {
+            id,
+            raft,
+            state_machine,
+            transport,
+            write_timeout: config.write_timeout,
+        })
+    }
+
+    /// This replica's node id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// Makes `members` the site's first voters. Done once, by the site's first node; a second
+    /// call, here or at any member, is refused.
+    pub async fn initialize(
+        &self,
+        members: BTreeMap<NodeId, BasicNode>,
+    ) -> Result<(), ReplicaError> {
+        match self.raft.initialize(members).await {
+            Ok(()) => Ok(()),
+            Err(RaftError::APIError(InitializeError::NotAllowed(e))) => {
+                Err(ReplicaError::Initialize(e.to_string()))
+            }
+            Err(e) => Err(ReplicaError::Initialize(e.to_string())),
+        }
+    }
+
+    /// Raft's view of this replica: its role, term, leader, log and membership.
+    pub fn metrics(&self) -> RaftMetrics<NodeId, BasicNode> {
+        self.raft.metrics().borrow().clone()
+    }
+
+    /// Waits until this replica has applied the log up to `index`, or `timeout` passes.
+    pub async fn wait_for_applied(
+        &self,
+        index: u64,
+        timeout: Duration,
+    ) -> Result<(), ReplicaError> {
+        self.raft
+            .wait(Some(timeout))
+            .applied_index_at_least(Some(index), "registry caught up")
+            .await
+            .map(|_| ())
+            .map_err(|e| ReplicaError::Stopped(e.to_string()))
+    }
+
+    /// The leader this replica knows of, if any.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.raft.metrics().borrow().current_leader
+    }
+
+    /// Commits `command` through the leader and returns what applying it produced.
+    pub async fn write(&self, command: RegistryCommand) -> Result<RegistryResponse, ReplicaError> {
+        let deadline = Instant::now() + self.write_timeout;
+        loop {
+            let attempt = match self.raft.client_write(command.clone()).await {
+                Ok(written) => return Ok(written.data),
+                Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
+                    match (forward.leader_id, forward.leader_node) {
+                        (Some(leader), Some(node)) => self.forward(leader, &node, &command).await,
+                        _ => Err("no leader known".to_string()),
+                    }
+                }
+                Err(RaftError::APIError(error)) => Err(error.to_string()),
+                Err(RaftError::Fatal(fatal)) => {
+                    return Err(ReplicaError::Stopped(fatal.to_string()));
+                }
+            };
+            let last_error = match attempt {
+                Ok(response) => return Ok(response),
+                Err(error) => error,
+            };
+            if Instant::now() + LEADER_RETRY > deadline {
+                return Err(ReplicaError::WriteTimeout(self.write_timeout, last_error));
+            }
+            debug!(node = self.id, error = %last_error, "write retried");
+            tokio::time::sleep(LEADER_RETRY).await;
+        }
+    }
+
+    /// Hands `command` to the leader; `Err` with the reason when it should be retried.
+    async fn forward(
+        &self,
+        leader: NodeId,
+        node: &BasicNode,
+        command: &RegistryCommand,
+    ) -> Result<RegistryResponse, String> {
+        match self
+            .transport
+            .send(leader, node, RaftRequest::Write(command.clone()))
+            .await
+        {
+            Ok(RaftReply::Write(Ok(written))) => Ok(written.data),
+            Ok(RaftReply::Write(Err(error))) => Err(format!("leader {leader}: {error}")),
+            Ok(_) => Err(TransportError::Mismatch(leader).to_string()),
+            Err(error) => Err(error.to_string()),
+        }
+    }
+
+    /// Answers a peer's message.
+    pub async fn handle(&self, request: RaftRequest) -> RaftReply {
+        match request {
+            RaftRequest::AppendEntries(rpc) => {
+                RaftReply::AppendEntries(self.raft.append_entries(rpc).await)
+            }
+            RaftRequest::Vote(rpc) => RaftReply::Vote(self.raft.vote(rpc).await),
+            RaftRequest::InstallSnapshot(rpc) => {
+                RaftReply::InstallSnapshot(self.raft.install_snapshot(rpc).await)
+            }
+            // Only the leader takes a forwarded write; a replica that lost leadership since
+            // answers ForwardToLeader and the sender tries again.
+            RaftRequest::Write(command) => RaftReply::Write(self.raft.client_write(command).await),
+        }
+    }
+
+    /// The join token `id` as this replica last applied it.
+    pub fn join_token(&self, id: &[u8]) -> Result<Option<JoinTokenRecord>, ReplicaError> {
+        let read = |e: &dyn std::fmt::Display| ReplicaError::Read(e.to_string());
+        let txn = self.state_machine.read().map_err(|e| read(&e))?;
+        let table = match txn.open_table(JOIN_TOKENS) {
+            Ok(table) => table,
+            Err(TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(read(&e)),
+        };
+        match table.get(id).map_err(|e| read(&e))? {
+            Some(bytes) => frame::open(bytes.value()).map(Some).map_err(|e| read(&e)),
+            None => Ok(None),
+        }
+    }
+
+    /// Stops Raft; the database keeps everything for a restart.
+    pub async fn shutdown(self) -> Result<(), ReplicaError> {
+        self.raft
+            .shutdown()
+            .await
+            .map_err(|e| ReplicaError::Stopped(e.to_string()))
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,289 @@
+//! Sites of three and five replicas in one process, each on its own redb file, over the
+//! in-memory transport (which encodes every message as the mesh does): replication, the
+//! leader's loss, a restart of every node, and join tokens raced at two nodes at once.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use openraft::BasicNode;
+use tokio::time::Instant;
+use ward_consensus::memory::{MemoryNetwork, MemoryTransport};
+use ward_consensus::registry::SECRET_HASH_LEN;
+use ward_consensus::{
+    Refusal, RegistryCommand, RegistryResponse, Replica, ReplicaConfig, TokenRole,
+};
+
+const WAIT: Duration = Duration::from_secs(10);
+const NOW: u64 = 1_800_000_000;
+
+struct Site {
+    dir: tempfile::TempDir,
+    network: MemoryNetwork,
+    replicas: HashMap<u64, Replica<MemoryTransport>>,
+    config: ReplicaConfig,
+}
+
+impl Site {
+    async fn new(size: u64) -> Site {
+        let mut site = Site {
+            dir: tempfile::tempdir().expect("temp dir"),
+            network: MemoryNetwork::new(),
+            replicas: HashMap::new(),
+            config: ReplicaConfig::default(),
+        };
+        for id in 1..=size {
+            site.start(id).await;
+        }
+        let members: BTreeMap<u64, BasicNode> = (1..=size)
+            .map(|id| (id, BasicNode::new(format!("node-{id}"))))
+            .collect();
+        site.replicas[&1]
+            .initialize(members)
+            .await
+            .expect("first node initialises the site");
+        site.leader_within(WAIT).await;
+        site
+    }
+
+    async fn start(&mut self, id: u64) {
+        let path = self.dir.path().join(format!("node-{id}.redb"));
+        let replica = Replica::start(id, &path, &self.config, self.network.transport(id))
+            .await
+            .expect("replica starts");
+        self.network.attach(replica.clone());
+        self.replicas.insert(id, replica);
+    }
+
+    async fn kill(&mut self, id: u64) {
+        self.network.detach(id);
+        let replica = self.replicas.remove(&id).expect("running");
+        replica.shutdown().await.expect("stops");
+    }
+
+    /// The leader all running replicas agree on, once there is one.
+    async fn leader_within(&self, timeout: Duration) -> u64 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let leaders: Vec<Option<u64>> = self.replicas.values().map(|r| r.leader()).collect();
+            if let Some(Some(leader)) = leaders.first()
+                && leaders.iter().all(|l| *l == Some(*leader))
+                && self.replicas.contains_key(leader)
+            {
+                return *leader;
+            }
+            assert!(Instant::now() < deadline, "no agreed leader: {leaders:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn ids(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.replicas.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Waits until every running replica has applied what the leader has.
+    async fn settled(&self) {
+        let leader = self.leader_within(WAIT).await;
+        let index = self.replicas[&leader]
+            .metrics()
+            .last_applied
+            .map_or(0, |id| id.index);
+        for replica in self.replicas.values() {
+            replica
+                .wait_for_applied(index, WAIT)
+                .await
+                .expect("replica catches up");
+        }
+    }
+}
+
+fn create(id: &str) -> RegistryCommand {
+    RegistryCommand::CreateJoinToken {
+        id: id.as_bytes().to_vec(),
+        secret_hash: vec![7; SECRET_HASH_LEN],
+        role: TokenRole::Camera,
+        expires_at: NOW + 3600,
+    }
+}
+
+fn consume(id: &str, consumer: &str) -> RegistryCommand {
+    RegistryCommand::ConsumeJoinToken {
+        id: id.as_bytes().to_vec(),
+        secret_hash: vec![7; SECRET_HASH_LEN],
+        consumer: consumer.into(),
+        now: NOW,
+    }
+}
+
+/// Writes tokens through every replica in turn, kills the leader, and checks that a new
+/// leader is elected within 3 s and that every acknowledged write is on every survivor.
+async fn survives_the_loss_of_its_leader(size: u64) {
+    let mut site = Site::new(size).await;
+    let ids = site.ids();
+    let mut acknowledged = Vec::new();
+    for i in 0..30 {
+        let at = ids[i % ids.len()];
+        let token = format!("token-{i}");
+        let response = site.replicas[&at]
+            .write(create(&token))
+            .await
+            .expect("written");
+        assert_eq!(response, RegistryResponse::JoinTokenCreated);
+        acknowledged.push(token);
+    }
+
+    let old_leader = site.leader_within(WAIT).await;
+    let killed = Instant::now();
+    site.kill(old_leader).await;
+    let new_leader = site.leader_within(Duration::from_secs(3)).await;
+    assert_ne!(new_leader, old_leader);
+    println!(
+        "{size} nodes: leader {old_leader} killed, {new_leader} leads after {:?}",
+        killed.elapsed()
+    );
+
+    // The site still takes writes, at any survivor.
+    let survivor = site.ids()[0];
+    assert_eq!(
+        site.replicas[&survivor]
+            .write(create("after-failover"))
+            .await
+            .expect("written"),
+        RegistryResponse::JoinTokenCreated
+    );
+    acknowledged.push("after-failover".into());
+    site.settled().await;
+    for replica in site.replicas.values() {
+        for token in &acknowledged {
+            assert!(
+                replica
+                    .join_token(token.as_bytes())
+                    .expect("read")
+                    .is_some(),
+                "node {} lost acknowledged {token}",
+                replica.id()
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_replicate_and_survive_the_loss_of_their_leader() {
+    survives_the_loss_of_its_leader(3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_nodes_replicate_and_survive_the_loss_of_their_leader() {
+    survives_the_loss_of_its_leader(5).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_restarted_whole_keeps_its_registry() {
+    let mut site = Site::new(3).await;
+    for i in 0..10 {
+        site.replicas[&1]
+            .write(create(&format!("token-{i}")))
+            .await
+            .expect("written");
+    }
+    site.replicas[&2]
+        .write(consume("token-0", "camera-a"))
+        .await
+        .expect("written");
+    for id in site.ids() {
+        site.kill(id).await;
+    }
+    for id in 1..=3 {
+        site.start(id).await;
+    }
+    site.leader_within(WAIT).await;
+    site.settled().await;
+    for replica in site.replicas.values() {
+        for i in 0..10 {
+            let record = replica
+                .join_token(format!("token-{i}").as_bytes())
+                .expect("read")
+                .expect("token kept across the restart");
+            assert_eq!(record.consumed_by.is_some(), i == 0);
+        }
+    }
+    // Consumed before the restart stays consumed after it.
+    assert_eq!(
+        site.replicas[&3]
+            .write(consume("token-0", "camera-b"))
+            .await
+            .expect("written"),
+        RegistryResponse::Refused(Refusal::TokenUsed {
+            by: "camera-a".into()
+        })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_token_raced_at_two_nodes_is_consumed_exactly_once() {
+    const RACES: usize = 100;
+    let site = Site::new(3).await;
+    for race in 0..RACES {
+        site.replicas[&1]
+            .write(create(&format!("raced-{race}")))
+            .await
+            .expect("written");
+    }
+    let ids = site.ids();
+    for race in 0..RACES {
+        let token = format!("raced-{race}");
+        // Two different nodes each time, the leader among them or not.
+        let (a, b) = (ids[race % 3], ids[(race + 1) % 3]);
+        let (first, second) = tokio::join!(
+            site.replicas[&a].write(consume(&token, "camera-a")),
+            site.replicas[&b].write(consume(&token, "camera-b")),
+        );
+        let outcomes = [first.expect("written"), second.expect("written")];
+        let consumed = outcomes
+            .iter()
+            .filter(|o| matches!(o, RegistryResponse::JoinTokenConsumed { .. }))
+            .count();
+        let refused = outcomes
+            .iter()
+            .filter(|o| matches!(o, RegistryResponse::Refused(Refusal::TokenUsed { .. })))
+            .count();
+        assert_eq!((consumed, refused), (1, 1), "race {race}: {outcomes:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_off_minority_cannot_write_and_catches_up_when_healed() {
+    let site = Site::new(3).await;
+    let leader = site.leader_within(WAIT).await;
+    let minority = *site
+        .ids()
+        .iter()
+        .find(|id| **id != leader)
+        .expect("a follower");
+    site.network.isolate(&[minority]);
+    assert!(
+        site.replicas[&minority]
+            .write(create("lonely"))
+            .await
+            .is_err(),
+        "one node of three committed a write alone"
+    );
+    let majority = *site
+        .ids()
+        .iter()
+        .find(|id| **id != minority)
+        .expect("another node");
+    assert_eq!(
+        site.replicas[&majority]
+            .write(create("agreed"))
+            .await
+            .expect("written"),
+        RegistryResponse::JoinTokenCreated
+    );
+    site.network.heal();
+    site.settled().await;
+    let caught_up = &site.replicas[&minority];
+    assert!(caught_up.join_token(b"agreed").expect("read").is_some());
+    assert!(caught_up.join_token(b"lonely").expect("read").is_none());
+}
