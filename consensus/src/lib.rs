@@ -13,6 +13,7 @@
 //! frame           the checksummed form of everything stored, so corruption is refused
 //! transport       the seam to the network: Raft's messages as bytes, and a trait to move them
 //! replica         one node's copy: openraft over the stores, writes forwarded to the leader
+//! membership      the leader's steward: learners promoted to voters, dead voters replaced
 //! memory          an in-memory transport for tests of many replicas in one process
 //! ```
 //!
@@ -28,6 +29,7 @@
 
 pub mod frame;
 pub mod log_store;
+pub mod membership;
 pub mod memory;
 pub mod registry;
 pub mod replica;
@@ -38,6 +40,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use log_store::RedbLogStore;
+pub use membership::{MembershipPolicy, Steward};
 pub use registry::{Refusal, RegistryCommand, RegistryResponse, TokenRole};
 pub use replica::{Replica, ReplicaConfig, ReplicaError};
 pub use state_machine::RedbStateMachine;

@@ -24,6 +24,9 @@ use crate::{OpenError, RedbStateMachine, RegistryCommand, RegistryResponse, Site
 
 type NodeId = u64;
 
+/// How long a stopped replica waits for the last user of its database to let go.
+const RELEASE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How long to wait between attempts while no leader is known.
 const LEADER_RETRY: Duration = Duration::from_millis(50);
 
@@ -78,6 +81,12 @@ pub enum ReplicaError {
     /// The registry could not be read.
     #[error("registry read failed: {0}")]
     Read(String),
+}
+
+/// What only the leader can do, and followers hand on to it.
+enum LeaderTask {
+    Write(RegistryCommand),
+    AddLearner(NodeId, BasicNode),
 }
 
 /// One node's replica of the site registry.
@@ -143,6 +152,14 @@ impl<T: RegistryTransport> Replica<T> {
         self.id
     }
 
+    pub(crate) fn raft(&self) -> &Raft<SiteRaft> {
+        &self.raft
+    }
+
+    pub(crate) fn transport(&self) -> &T {
+        &self.transport
+    }
+
     /// Makes `members` the site's first voters. Done once, by the site's first node; a second
     /// call, here or at any member, is refused.
     pub async fn initialize(
@@ -177,6 +194,13 @@ impl<T: RegistryTransport> Replica<T> {
             .map_err(|e| ReplicaError::Stopped(e.to_string()))
     }
 
+    /// The index of the last entry this replica applied, read from its database.
+    pub fn applied_index(&self) -> Result<Option<u64>, ReplicaError> {
+        self.state_machine
+            .applied_index()
+            .map_err(|e| ReplicaError::Read(e.to_string()))
+    }
+
     /// The leader this replica knows of, if any.
     pub fn leader(&self) -> Option<NodeId> {
         self.raft.metrics().borrow().current_leader
@@ -184,13 +208,33 @@ impl<T: RegistryTransport> Replica<T> {
 
     /// Commits `command` through the leader and returns what applying it produced.
     pub async fn write(&self, command: RegistryCommand) -> Result<RegistryResponse, ReplicaError> {
+        self.through_leader(LeaderTask::Write(command)).await
+    }
+
+    /// Adds node `id`, reachable at `node`, as a learner: it receives the log (or a snapshot)
+    /// but does not vote until the leader promotes it.
+    pub async fn add_learner(&self, id: NodeId, node: BasicNode) -> Result<(), ReplicaError> {
+        self.through_leader(LeaderTask::AddLearner(id, node))
+            .await
+            .map(|_| ())
+    }
+
+    /// Runs `request` (a write or a learner to add) at the leader, forwarding it when this
+    /// replica is not the leader, and waits until it is committed.
+    async fn through_leader(&self, task: LeaderTask) -> Result<RegistryResponse, ReplicaError> {
         let deadline = Instant::now() + self.write_timeout;
         loop {
-            let attempt = match self.raft.client_write(command.clone()).await {
+            let local = match &task {
+                LeaderTask::Write(command) => self.raft.client_write(command.clone()).await,
+                LeaderTask::AddLearner(id, node) => {
+                    self.raft.add_learner(*id, node.clone(), false).await
+                }
+            };
+            let attempt = match local {
                 Ok(written) => return Ok(written.data),
                 Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
                     match (forward.leader_id, forward.leader_node) {
-                        (Some(leader), Some(node)) => self.forward(leader, &node, &command).await,
+                        (Some(leader), Some(node)) => self.forward(leader, &node, &task).await,
                         _ => Err("no leader known".to_string()),
                     }
                 }
@@ -211,18 +255,18 @@ impl<T: RegistryTransport> Replica<T> {
         }
     }
 
-    /// Hands `command` to the leader; `Err` with the reason when it should be retried.
+    /// Hands `request` to the leader; `Err` with the reason when it should be retried.
     async fn forward(
         &self,
         leader: NodeId,
         node: &BasicNode,
-        command: &RegistryCommand,
+        task: &LeaderTask,
     ) -> Result<RegistryResponse, String> {
-        match self
-            .transport
-            .send(leader, node, RaftRequest::Write(command.clone()))
-            .await
-        {
+        let request = match task {
+            LeaderTask::Write(command) => RaftRequest::Write(command.clone()),
+            LeaderTask::AddLearner(id, node) => RaftRequest::AddLearner(*id, node.clone()),
+        };
+        match self.transport.send(leader, node, request).await {
             Ok(RaftReply::Write(Ok(written))) => Ok(written.data),
             Ok(RaftReply::Write(Err(error))) => Err(format!("leader {leader}: {error}")),
             Ok(_) => Err(TransportError::Mismatch(leader).to_string()),
@@ -243,6 +287,10 @@ impl<T: RegistryTransport> Replica<T> {
             // Only the leader takes a forwarded write; a replica that lost leadership since
             // answers ForwardToLeader and the sender tries again.
             RaftRequest::Write(command) => RaftReply::Write(self.raft.client_write(command).await),
+            RaftRequest::AddLearner(id, node) => {
+                RaftReply::Write(self.raft.add_learner(id, node, false).await)
+            }
+            RaftRequest::Probe => RaftReply::Probe(self.metrics().last_applied.map(|id| id.index)),
         }
     }
 
@@ -261,12 +309,26 @@ impl<T: RegistryTransport> Replica<T> {
         }
     }
 
-    /// Stops Raft; the database keeps everything for a restart.
+    /// Stops Raft and waits until the database file is released (openraft's tasks and
+    /// messages still being answered hold it for a moment), so that the node can be started
+    /// again from it. The database keeps everything for that restart.
     pub async fn shutdown(self) -> Result<(), ReplicaError> {
+        let database = self.state_machine.database();
         self.raft
             .shutdown()
             .await
-            .map_err(|e| ReplicaError::Stopped(e.to_string()))
+            .map_err(|e| ReplicaError::Stopped(e.to_string()))?;
+        drop(self);
+        let deadline = Instant::now() + RELEASE_TIMEOUT;
+        while database.strong_count() > 0 {
+            if Instant::now() >= deadline {
+                return Err(ReplicaError::Stopped(
+                    "the registry database is still in use".into(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(())
     }
 }
 

@@ -84,6 +84,19 @@ impl RedbStateMachine {
         Ok(sm)
     }
 
+    /// The index of the last entry applied, as stored with the registry: once a write has
+    /// been acknowledged, this includes it, even before openraft's metrics say so.
+    pub fn applied_index(&self) -> Result<Option<u64>, StorageError<NodeId>> {
+        let txn = self.db.begin_read().map_err(read_sm)?;
+        let (applied, _) = Self::applied_from(&txn)?;
+        Ok(applied.map(|id| id.index))
+    }
+
+    /// A handle that tells when every user of the database is gone.
+    pub(crate) fn database(&self) -> std::sync::Weak<Database> {
+        Arc::downgrade(&self.db)
+    }
+
     /// A read transaction over the registry as last applied, for queries.
     pub fn read(&self) -> Result<ReadTransaction, redb::Error> {
         Ok(self.db.begin_read()?)

@@ -50,6 +50,10 @@ pub enum RaftRequest {
     InstallSnapshot(InstallSnapshotRequest<SiteRaft>),
     /// A registry write that a follower received and hands to the leader.
     Write(RegistryCommand),
+    /// A node to add as a learner, handed to the leader like a write.
+    AddLearner(NodeId, BasicNode),
+    /// The leader checking that a member is alive.
+    Probe,
 }
 
 /// The answer to a [`RaftRequest`], of the same kind.
@@ -64,13 +68,15 @@ pub enum RaftReply {
     InstallSnapshot(
         Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>,
     ),
-    /// To [`RaftRequest::Write`].
+    /// To [`RaftRequest::Write`] and [`RaftRequest::AddLearner`].
     Write(
         Result<
             ClientWriteResponse<SiteRaft>,
             RaftError<NodeId, ClientWriteError<NodeId, BasicNode>>,
         >,
     ),
+    /// To [`RaftRequest::Probe`]: the index this member has applied.
+    Probe(Option<u64>),
 }
 
 /// Why a message did not get an answer.

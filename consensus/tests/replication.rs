@@ -2,119 +2,13 @@
 //! in-memory transport (which encodes every message as the mesh does): replication, the
 //! leader's loss, a restart of every node, and join tokens raced at two nodes at once.
 
-use std::collections::{BTreeMap, HashMap};
+mod support;
+
 use std::time::Duration;
 
-use openraft::BasicNode;
+use support::{Site, WAIT, consume, create};
 use tokio::time::Instant;
-use ward_consensus::memory::{MemoryNetwork, MemoryTransport};
-use ward_consensus::registry::SECRET_HASH_LEN;
-use ward_consensus::{
-    Refusal, RegistryCommand, RegistryResponse, Replica, ReplicaConfig, TokenRole,
-};
-
-const WAIT: Duration = Duration::from_secs(10);
-const NOW: u64 = 1_800_000_000;
-
-struct Site {
-    dir: tempfile::TempDir,
-    network: MemoryNetwork,
-    replicas: HashMap<u64, Replica<MemoryTransport>>,
-    config: ReplicaConfig,
-}
-
-impl Site {
-    async fn new(size: u64) -> Site {
-        let mut site = Site {
-            dir: tempfile::tempdir().expect("temp dir"),
-            network: MemoryNetwork::new(),
-            replicas: HashMap::new(),
-            config: ReplicaConfig::default(),
-        };
-        for id in 1..=size {
-            site.start(id).await;
-        }
-        let members: BTreeMap<u64, BasicNode> = (1..=size)
-            .map(|id| (id, BasicNode::new(format!("node-{id}"))))
-            .collect();
-        site.replicas[&1]
-            .initialize(members)
-            .await
-            .expect("first node initialises the site");
-        site.leader_within(WAIT).await;
-        site
-    }
-
-    async fn start(&mut self, id: u64) {
-        let path = self.dir.path().join(format!("node-{id}.redb"));
-        let replica = Replica::start(id, &path, &self.config, self.network.transport(id))
-            .await
-            .expect("replica starts");
-        self.network.attach(replica.clone());
-        self.replicas.insert(id, replica);
-    }
-
-    async fn kill(&mut self, id: u64) {
-        self.network.detach(id);
-        let replica = self.replicas.remove(&id).expect("running");
-        replica.shutdown().await.expect("stops");
-    }
-
-    /// The leader all running replicas agree on, once there is one.
-    async fn leader_within(&self, timeout: Duration) -> u64 {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let leaders: Vec<Option<u64>> = self.replicas.values().map(|r| r.leader()).collect();
-            if let Some(Some(leader)) = leaders.first()
-                && leaders.iter().all(|l| *l == Some(*leader))
-                && self.replicas.contains_key(leader)
-            {
-                return *leader;
-            }
-            assert!(Instant::now() < deadline, "no agreed leader: {leaders:?}");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    fn ids(&self) -> Vec<u64> {
-        let mut ids: Vec<u64> = self.replicas.keys().copied().collect();
-        ids.sort_unstable();
-        ids
-    }
-
-    /// Waits until every running replica has applied what the leader has.
-    async fn settled(&self) {
-        let leader = self.leader_within(WAIT).await;
-        let index = self.replicas[&leader]
-            .metrics()
-            .last_applied
-            .map_or(0, |id| id.index);
-        for replica in self.replicas.values() {
-            replica
-                .wait_for_applied(index, WAIT)
-                .await
-                .expect("replica catches up");
-        }
-    }
-}
-
-fn create(id: &str) -> RegistryCommand {
-    RegistryCommand::CreateJoinToken {
-        id: id.as_bytes().to_vec(),
-        secret_hash: vec![7; SECRET_HASH_LEN],
-        role: TokenRole::Camera,
-        expires_at: NOW + 3600,
-    }
-}
-
-fn consume(id: &str, consumer: &str) -> RegistryCommand {
-    RegistryCommand::ConsumeJoinToken {
-        id: id.as_bytes().to_vec(),
-        secret_hash: vec![7; SECRET_HASH_LEN],
-        consumer: consumer.into(),
-        now: NOW,
-    }
-}
+use ward_consensus::{Refusal, RegistryResponse};
 
 /// Writes tokens through every replica in turn, kills the leader, and checks that a new
 /// leader is elected within 3 s and that every acknowledged write is on every survivor.

@@ -1,6 +1,7 @@
 //! What Ward's fuzz targets and their seed generator share: a fixed fleet, the token
 //! target's input format, fixed EDHOC parties with their genuine handshake, a fixed OSCORE
-//! context with its genuine requests, and the fleet as a mesh node sees it.
+//! context with its genuine requests, the fleet as a mesh node sees it, and genuine Raft
+//! messages of a site registry.
 //!
 //! A fuzzer that only ever sees random bytes stops at the first length or tag check. The
 //! targets therefore check decoded objects against a fleet whose keys are fixed here, and
@@ -15,3 +16,4 @@ pub mod fleet;
 pub mod gate_script;
 pub mod mesh;
 pub mod oscore_pair;
+pub mod registry;

@@ -69,7 +69,7 @@ fn main() -> io::Result<()> {
 
     let nodes = MeshNodes::issue(&mut rng);
 
-    let targets: [(&str, Vec<Seed>, Decodes); 15] = [
+    let targets: [(&str, Vec<Seed>, Decodes); 16] = [
         ("credential", credential_seeds(&mut rng), |b| {
             Credential::decode(b).is_ok()
         }),
@@ -123,6 +123,12 @@ fn main() -> io::Result<()> {
             mesh_gossip_seeds(&nodes),
             mesh_gossip_decodes,
         ),
+        // Payloads: the target frames them with a sound checksum.
+        ("registry_message", registry_seeds(), |b| {
+            let framed = ward_fuzz::registry::frame(b);
+            ward_consensus::transport::decode_request(&framed).is_ok()
+                || ward_consensus::transport::decode_reply(&framed).is_ok()
+        }),
     ];
     for (target, seeds, decodes) in targets {
         let dir = root.join(target);
@@ -842,4 +848,25 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack
         .windows(needle.len())
         .position(|window| window == needle)
+}
+
+/// Genuine registry messages, as payloads without their 9-byte frame header.
+fn registry_seeds() -> Vec<Seed> {
+    use ward_consensus::transport::{encode_reply, encode_request};
+    let mut seeds: Vec<Seed> = ward_fuzz::registry::requests()
+        .into_iter()
+        .map(|(name, request)| {
+            let framed = encode_request(&request).expect("a genuine request encodes");
+            (name, framed[9..].to_vec())
+        })
+        .collect();
+    seeds.extend(
+        ward_fuzz::registry::replies()
+            .into_iter()
+            .map(|(name, reply)| {
+                let framed = encode_reply(&reply).expect("a genuine reply encodes");
+                (name, framed[9..].to_vec())
+            }),
+    );
+    seeds
 }
