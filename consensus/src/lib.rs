@@ -1,13 +1,24 @@
 //! ward-consensus: the site registry, replicated by Raft across a site's nodes.
 //!
-//! Each site keeps one registry (join tokens now; enrollments, sessions, frame-token keys,
-//! the site's revocations and anomaly-model snapshots as the node grows into them), so that
-//! any node of the site can authenticate any of its cameras, and a site cut off from the
-//! cloud still has one consistent registry. openraft orders the commands; this crate is
+//! Each site keeps one registry (join tokens, camera enrollments, node records, camera
+//! sessions, frame-token key epochs, the site's revocations and anomaly-model snapshots), so
+//! that any node of the site can authenticate any of its cameras, and a site cut off from
+//! the cloud still has one consistent registry. openraft orders the commands; this crate is
 //! what openraft drives:
 //!
 //! ```text
-//! registry        the commands, their responses, and how each changes the registry
+//! registry        the commands, their responses, and how each changes the registry:
+//!   tokens          join tokens, consumed exactly once
+//!   enrollments     cameras: credential, status, scopes
+//!   nodes           the site's nodes: Raft id to PeerId and credential
+//!   sessions        camera sessions any node can continue, secrets sealed
+//!   frame_keys      frame-token key epochs, only moving forward
+//!   revocations     the site's signed revocations, added idempotently
+//!   models          anomaly-model snapshots, opaque
+//!   summary         figures queries need without a scan
+//!   sealing         secrets sealed under the site storage key, bound to their record
+//!   versioned       the version every command and record carries
+//! reads           queries of the registry as this replica last applied it
 //! log_store       the Raft log and vote in redb        (openraft's RaftLogStorage)
 //! state_machine   the registry and its snapshots in redb (openraft's RaftStateMachine)
 //! frame           the checksummed form of everything stored, so corruption is refused
@@ -31,6 +42,7 @@ pub mod frame;
 pub mod log_store;
 pub mod membership;
 pub mod memory;
+mod reads;
 pub mod registry;
 pub mod replica;
 pub mod state_machine;
@@ -41,7 +53,10 @@ use std::sync::Arc;
 
 pub use log_store::RedbLogStore;
 pub use membership::{MembershipPolicy, Steward};
-pub use registry::{Refusal, RegistryCommand, RegistryResponse, TokenRole};
+pub use registry::{
+    EnrollmentStatus, Refusal, RegistryCommand, RegistryResponse, SealedSecret, SiteStorageKey,
+    TokenRole,
+};
 pub use replica::{Replica, ReplicaConfig, ReplicaError};
 pub use state_machine::RedbStateMachine;
 
