@@ -109,9 +109,9 @@ impl RegistryTransport for MemoryTransport {
             .ok_or(TransportError::Unreachable(target))?;
         let reply = replica.handle(decode_request(&bytes)?).await;
         let bytes = encode_reply(&reply)?;
-        // A link cut while the request was being handled loses the reply.
+        // A link cut, or the node stopped, while the request was being handled loses the reply.
         if self.network.route(target, self.from).is_none() {
-            return Err(TransportError::Unreachable(target));
+            return Err(TransportError::ReplyLost(target));
         }
         Ok(decode_reply(&bytes)?)
     }

@@ -6,19 +6,38 @@
 //! up to [`ReplicaConfig::write_timeout`]. The answer is given only once the write is
 //! committed by a majority and applied, so an acknowledged write survives the loss of any
 //! minority of the site's nodes.
+//!
+//! A write is proposed at most once. It is asked again only when it certainly never entered
+//! a leader's log (no leader, the leader unreachable, or a node that turned out not to lead);
+//! once a leader may have appended it, a lost answer fails the write with
+//! [`ReplicaError::WriteOutcomeUnknown`] instead. Sent twice, it could be applied twice: a
+//! join token refused as used by its own consumer, a model snapshot stored again over a newer
+//! one.
+//!
+//! Reads are local: a replica answers from its own state machine, which on a follower (or on
+//! a leader already deposed without knowing it) may be behind. A read that must see every
+//! write acknowledged before it began first passes [`Replica::ensure_linearizable`], Raft's
+//! read index (Raft thesis §6.4):
+//!
+//! ```text
+//! follower ──ReadIndex──▶ leader: heartbeat to a quorum (still the leader?), answer
+//!          ◀──log id────          max(commit index, first entry of its term)
+//! follower: wait until applied ≥ that index, then read locally
+//! ```
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use openraft::error::{ClientWriteError, InitializeError, RaftError};
+use openraft::error::{CheckIsLeaderError, ClientWriteError, InitializeError, RaftError};
+use openraft::metrics::WaitError;
 use openraft::{BasicNode, Raft, RaftMetrics, SnapshotPolicy};
-use redb::{ReadableTable as _, TableError};
+use redb::{ReadableTable as _, TableDefinition, TableError};
 use tokio::time::Instant;
 use tracing::{debug, info};
 
-use crate::registry::{JOIN_TOKENS, JoinTokenRecord};
+use crate::registry::{JOIN_TOKENS, JoinTokenRecord, MODEL_SNAPSHOTS, ModelSnapshotRecord};
 use crate::transport::{Network, RaftReply, RaftRequest, RegistryTransport, TransportError};
 use crate::{OpenError, RedbStateMachine, RegistryCommand, RegistryResponse, SiteRaft, frame};
 
@@ -42,7 +61,8 @@ pub struct ReplicaConfig {
     /// Entries kept in the log behind a snapshot, so that a briefly lagging follower catches
     /// up from the log instead of a snapshot.
     pub keep_behind_snapshot: u64,
-    /// How long a write may take, forwarding and elections included, before it fails.
+    /// How long a write, or a linearizable read's wait for its read index, may take,
+    /// forwarding and elections included, before it fails.
     pub write_timeout: Duration,
 }
 
@@ -78,15 +98,39 @@ pub enum ReplicaError {
     /// No leader committed the write in time.
     #[error("write not committed within {0:?}: {1}")]
     WriteTimeout(Duration, String),
+    /// The write reached a leader, whose answer was lost: it may be committed, now or later,
+    /// or never. Only reading the registry tells.
+    #[error("write outcome unknown: {0}")]
+    WriteOutcomeUnknown(String),
     /// The registry could not be read.
     #[error("registry read failed: {0}")]
     Read(String),
+    /// No leader confirmed a read index in time, or this replica did not apply up to it in
+    /// time; nothing was read.
+    #[error("no linearizable read within {0:?}: {1}")]
+    ReadTimeout(Duration, String),
 }
 
 /// What only the leader can do, and followers hand on to it.
 enum LeaderTask {
     Write(RegistryCommand),
     AddLearner(NodeId, BasicNode),
+}
+
+impl LeaderTask {
+    /// Whether doing the task twice is as doing it once. Adding a learner is; a registry
+    /// write is not.
+    fn is_idempotent(&self) -> bool {
+        matches!(self, LeaderTask::AddLearner(..))
+    }
+}
+
+/// Why handing a task to the leader failed.
+enum ForwardError {
+    /// The task never entered the leader's log: it may be sent again.
+    NotDone(String),
+    /// The leader may have appended the task before its answer was lost.
+    Unknown(String),
 }
 
 /// One node's replica of the site registry.
@@ -206,7 +250,9 @@ impl<T: RegistryTransport> Replica<T> {
         self.raft.metrics().borrow().current_leader
     }
 
-    /// Commits `command` through the leader and returns what applying it produced.
+    /// Commits `command` through the leader and returns what applying it produced. Proposed
+    /// at most once: [`ReplicaError::WriteOutcomeUnknown`] when the leader's answer was lost,
+    /// [`ReplicaError::WriteTimeout`] when no leader took it in time.
     pub async fn write(&self, command: RegistryCommand) -> Result<RegistryResponse, ReplicaError> {
         self.through_leader(LeaderTask::Write(command)).await
     }
@@ -219,8 +265,9 @@ impl<T: RegistryTransport> Replica<T> {
             .map(|_| ())
     }
 
-    /// Runs `request` (a write or a learner to add) at the leader, forwarding it when this
-    /// replica is not the leader, and waits until it is committed.
+    /// Runs `task` (a write or a learner to add) at the leader, forwarding it when this
+    /// replica is not the leader, and waits until it is committed. A task is tried again only
+    /// if it is idempotent or certainly not in any log.
     async fn through_leader(&self, task: LeaderTask) -> Result<RegistryResponse, ReplicaError> {
         let deadline = Instant::now() + self.write_timeout;
         loop {
@@ -232,20 +279,26 @@ impl<T: RegistryTransport> Replica<T> {
             };
             let attempt = match local {
                 Ok(written) => return Ok(written.data),
+                // openraft answers ForwardToLeader before appending, or for an entry it
+                // appended and then truncated: either way the entry is in no log.
                 Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
                     match (forward.leader_id, forward.leader_node) {
                         (Some(leader), Some(node)) => self.forward(leader, &node, &task).await,
-                        _ => Err("no leader known".to_string()),
+                        _ => Err(ForwardError::NotDone("no leader known".to_string())),
                     }
                 }
-                Err(RaftError::APIError(error)) => Err(error.to_string()),
+                Err(RaftError::APIError(error)) => Err(ForwardError::NotDone(error.to_string())),
                 Err(RaftError::Fatal(fatal)) => {
                     return Err(ReplicaError::Stopped(fatal.to_string()));
                 }
             };
             let last_error = match attempt {
                 Ok(response) => return Ok(response),
-                Err(error) => error,
+                Err(ForwardError::NotDone(error)) => error,
+                Err(ForwardError::Unknown(error)) if task.is_idempotent() => error,
+                Err(ForwardError::Unknown(error)) => {
+                    return Err(ReplicaError::WriteOutcomeUnknown(error));
+                }
             };
             if Instant::now() + LEADER_RETRY > deadline {
                 return Err(ReplicaError::WriteTimeout(self.write_timeout, last_error));
@@ -255,22 +308,37 @@ impl<T: RegistryTransport> Replica<T> {
         }
     }
 
-    /// Hands `request` to the leader; `Err` with the reason when it should be retried.
+    /// Hands `task` to the leader, and tells from a failure whether the leader may have
+    /// appended it.
     async fn forward(
         &self,
         leader: NodeId,
         node: &BasicNode,
         task: &LeaderTask,
-    ) -> Result<RegistryResponse, String> {
+    ) -> Result<RegistryResponse, ForwardError> {
         let request = match task {
             LeaderTask::Write(command) => RaftRequest::Write(command.clone()),
             LeaderTask::AddLearner(id, node) => RaftRequest::AddLearner(*id, node.clone()),
         };
+        let failed = |error: &dyn std::fmt::Display| format!("leader {leader}: {error}");
         match self.transport.send(leader, node, request).await {
             Ok(RaftReply::Write(Ok(written))) => Ok(written.data),
-            Ok(RaftReply::Write(Err(error))) => Err(format!("leader {leader}: {error}")),
-            Ok(_) => Err(TransportError::Mismatch(leader).to_string()),
-            Err(error) => Err(error.to_string()),
+            Ok(RaftReply::Write(Err(RaftError::APIError(error)))) => {
+                Err(ForwardError::NotDone(failed(&error)))
+            }
+            // The leader stopped, perhaps after appending the task.
+            Ok(RaftReply::Write(Err(RaftError::Fatal(fatal)))) => {
+                Err(ForwardError::Unknown(failed(&fatal)))
+            }
+            Ok(_) => Err(ForwardError::Unknown(
+                TransportError::Mismatch(leader).to_string(),
+            )),
+            // Only a request that never left is known not to have been done; a lost or
+            // garbled answer may follow an append.
+            Err(error @ TransportError::Unreachable(_)) => {
+                Err(ForwardError::NotDone(error.to_string()))
+            }
+            Err(error) => Err(ForwardError::Unknown(error.to_string())),
         }
     }
 
@@ -291,19 +359,132 @@ impl<T: RegistryTransport> Replica<T> {
                 RaftReply::Write(self.raft.add_learner(id, node, false).await)
             }
             RaftRequest::Probe => RaftReply::Probe(self.metrics().last_applied.map(|id| id.index)),
+            // Only the leader gives a read index; a replica that is not answers
+            // ForwardToLeader and the follower asks again.
+            RaftRequest::ReadIndex => {
+                RaftReply::ReadIndex(self.raft.get_read_log_id().await.map(|(read, _)| read))
+            }
+        }
+    }
+
+    /// Waits until a read of this replica's registry is linearizable: it will see every write
+    /// acknowledged, at any replica, before this call began. Returns the read index, the
+    /// last log index the read is guaranteed to reflect (`None` for a site that never
+    /// committed anything).
+    ///
+    /// The leader confirms with a quorum that it still leads and names its read index; this
+    /// replica, leader or follower, then waits until it has applied that index. Asking the
+    /// leader, forwarding included, and the wait for the apply share
+    /// [`ReplicaConfig::write_timeout`]; past it the read fails with
+    /// [`ReplicaError::ReadTimeout`], as a cut-off minority's reads do.
+    pub async fn ensure_linearizable(&self) -> Result<Option<u64>, ReplicaError> {
+        let deadline = Instant::now() + self.write_timeout;
+        let read_index = self.read_index(deadline).await?;
+        if let Some(index) = read_index {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            self.raft
+                .wait(Some(remaining))
+                .applied_index_at_least(Some(index), "linearizable read")
+                .await
+                .map_err(|error| match error {
+                    WaitError::Timeout(..) => ReplicaError::ReadTimeout(
+                        self.write_timeout,
+                        format!("read index {index} not applied here"),
+                    ),
+                    WaitError::ShuttingDown => ReplicaError::Stopped(error.to_string()),
+                })?;
+        }
+        Ok(read_index)
+    }
+
+    /// The leader's read index: asked of openraft when this replica leads, of the leader it
+    /// knows of otherwise, again and again until `deadline` while no leader answers.
+    async fn read_index(&self, deadline: Instant) -> Result<Option<u64>, ReplicaError> {
+        loop {
+            let attempt = match self.raft.get_read_log_id().await {
+                Ok((read, _applied)) => Ok(read.map(|id| id.index)),
+                Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(forward))) => {
+                    match (forward.leader_id, forward.leader_node) {
+                        (Some(leader), Some(node)) => self.forward_read_index(leader, &node).await,
+                        _ => Err("no leader known".to_string()),
+                    }
+                }
+                // A leader that heard from no quorum within a heartbeat may have been deposed.
+                Err(RaftError::APIError(error)) => Err(error.to_string()),
+                Err(RaftError::Fatal(fatal)) => {
+                    return Err(ReplicaError::Stopped(fatal.to_string()));
+                }
+            };
+            let last_error = match attempt {
+                Ok(index) => return Ok(index),
+                Err(error) => error,
+            };
+            if Instant::now() + LEADER_RETRY > deadline {
+                return Err(ReplicaError::ReadTimeout(self.write_timeout, last_error));
+            }
+            debug!(node = self.id, error = %last_error, "read index retried");
+            tokio::time::sleep(LEADER_RETRY).await;
+        }
+    }
+
+    /// Asks `leader` for its read index; `Err` with the reason when it should be asked again.
+    async fn forward_read_index(
+        &self,
+        leader: NodeId,
+        node: &BasicNode,
+    ) -> Result<Option<u64>, String> {
+        match self
+            .transport
+            .send(leader, node, RaftRequest::ReadIndex)
+            .await
+        {
+            Ok(RaftReply::ReadIndex(Ok(read))) => Ok(read.map(|id| id.index)),
+            Ok(RaftReply::ReadIndex(Err(error))) => Err(format!("leader {leader}: {error}")),
+            Ok(_) => Err(TransportError::Mismatch(leader).to_string()),
+            Err(error) => Err(error.to_string()),
         }
     }
 
     /// The join token `id` as this replica last applied it.
     pub fn join_token(&self, id: &[u8]) -> Result<Option<JoinTokenRecord>, ReplicaError> {
+        self.read_record(JOIN_TOKENS, id)
+    }
+
+    /// The anomaly model of `camera` as this replica last applied it. A follower may be
+    /// behind the leader; this is a local read, not a linearizable one.
+    pub fn model_snapshot(
+        &self,
+        camera: &str,
+    ) -> Result<Option<ModelSnapshotRecord>, ReplicaError> {
+        self.read_record(MODEL_SNAPSHOTS, camera.as_bytes())
+    }
+
+    /// The anomaly model of `camera`, read linearizably: the model of the last
+    /// [`RegistryCommand::PutModelSnapshot`] for it acknowledged before this call began, or
+    /// of one committed since. Costs the leader a heartbeat round to a quorum, and a
+    /// follower a message to the leader; see [`Replica::ensure_linearizable`].
+    pub async fn model_snapshot_linearizable(
+        &self,
+        camera: &str,
+    ) -> Result<Option<ModelSnapshotRecord>, ReplicaError> {
+        self.ensure_linearizable().await?;
+        self.model_snapshot(camera)
+    }
+
+    /// The record under `key` in one of the registry's tables, checked against its checksum.
+    pub(crate) fn read_record<R: serde::de::DeserializeOwned>(
+        &self,
+        table: TableDefinition<'static, &'static [u8], &'static [u8]>,
+        key: &[u8],
+    ) -> Result<Option<R>, ReplicaError> {
         let read = |e: &dyn std::fmt::Display| ReplicaError::Read(e.to_string());
         let txn = self.state_machine.read().map_err(|e| read(&e))?;
-        let table = match txn.open_table(JOIN_TOKENS) {
+        let table = match txn.open_table(table) {
             Ok(table) => table,
             Err(TableError::TableDoesNotExist(_)) => return Ok(None),
             Err(e) => return Err(read(&e)),
         };
-        match table.get(id).map_err(|e| read(&e))? {
+        match table.get(key).map_err(|e| read(&e))? {
             Some(bytes) => frame::open(bytes.value()).map(Some).map_err(|e| read(&e)),
             None => Ok(None),
         }

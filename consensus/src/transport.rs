@@ -13,22 +13,25 @@
 
 use std::future::Future;
 
-use openraft::BasicNode;
 use openraft::error::{
-    ClientWriteError, InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError,
-    Unreachable,
+    CheckIsLeaderError, ClientWriteError, InstallSnapshotError, NetworkError, RPCError, RaftError,
+    RemoteError, Unreachable,
 };
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, ClientWriteResponse, InstallSnapshotRequest,
     InstallSnapshotResponse, VoteRequest, VoteResponse,
 };
+use openraft::{BasicNode, LogId};
 use serde::{Deserialize, Serialize};
 
 use crate::frame::{self, FrameError};
 use crate::{RegistryCommand, SiteRaft};
 
 type NodeId = u64;
+
+/// Why a node gave no read index: it does not lead, or no quorum confirmed that it does.
+type ReadIndexError = RaftError<NodeId, CheckIsLeaderError<NodeId, BasicNode>>;
 
 /// The largest request a node accepts: an append of many entries, or a snapshot chunk
 /// (openraft's default chunk is 3 MiB) with its framing.
@@ -54,6 +57,9 @@ pub enum RaftRequest {
     AddLearner(NodeId, BasicNode),
     /// The leader checking that a member is alive.
     Probe,
+    /// A follower about to serve a linearizable read, asking the leader for the index the
+    /// follower must have applied first (Raft's read index).
+    ReadIndex,
 }
 
 /// The answer to a [`RaftRequest`], of the same kind.
@@ -77,15 +83,23 @@ pub enum RaftReply {
     ),
     /// To [`RaftRequest::Probe`]: the index this member has applied.
     Probe(Option<u64>),
+    /// To [`RaftRequest::ReadIndex`]: the log id up to which a replica must have applied
+    /// before it reads, given once the leader has confirmed its leadership with a quorum.
+    ReadIndex(Result<Option<LogId<NodeId>>, ReadIndexError>),
 }
 
 /// Why a message did not get an answer.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TransportError {
-    /// The node cannot be reached now; Raft backs off and retries.
+    /// The node cannot be reached now, and the request did not reach it; Raft backs off and
+    /// retries.
     #[error("node {0} is unreachable")]
     Unreachable(NodeId),
+    /// The request reached the node but its answer was lost: whatever it asked for may or
+    /// may not have been done, so a write must not be sent again.
+    #[error("the answer of node {0} was lost")]
+    ReplyLost(NodeId),
     /// The message or its answer is larger than the limits above, or does not decode.
     #[error("malformed message: {0}")]
     Malformed(#[from] FrameError),
@@ -180,7 +194,9 @@ impl<T: RegistryTransport> Connection<T> {
         error: TransportError,
     ) -> RPCError<NodeId, BasicNode, E> {
         match error {
-            TransportError::Unreachable(_) => RPCError::Unreachable(Unreachable::new(&error)),
+            TransportError::Unreachable(_) | TransportError::ReplyLost(_) => {
+                RPCError::Unreachable(Unreachable::new(&error))
+            }
             _ => RPCError::Network(NetworkError::new(&error)),
         }
     }
