@@ -7,16 +7,34 @@
 //!                "purged"     -> frame(LogId)     the last entry removed by purge
 //! ```
 //!
-//! Every write commits with [`Durability::Immediate`] before openraft is told it happened: an
-//! entry the leader counts towards a quorum, or a vote a candidate was granted, is on disk
-//! and survives a kill -9. Every entry is read back through its checksum and must carry the
-//! index it is stored under; anything else is a storage error, so a corrupt entry stops the
-//! node instead of being replicated or applied.
+//! Nothing is reported to openraft as written before it is on disk: an entry the leader
+//! counts towards a quorum, or a vote a candidate was granted, survives a kill -9. Votes,
+//! truncations and purges commit with [`Durability::Immediate`] before they return.
+//!
+//! Appends are group-committed. openraft hands the log one client write at a time and waits
+//! for nothing but the append's return, so an fsync per append would cap a site at one write
+//! per fsync however many clients wait. Instead an append commits without syncing (redb's
+//! [`Durability::None`]: visible to readers, not yet durable) and queues openraft's
+//! [`LogFlushed`] callback; a sync thread makes one durable commit, which persists every
+//! commit before it, and only then reports every append it covers as flushed. While one sync
+//! runs, the appends that arrive meanwhile gather for the next:
+//!
+//! ```text
+//! append ─▶ commit (no sync) ─▶ queue callback ─┐
+//! append ─▶ commit (no sync) ─▶ queue callback ─┼─▶ sync thread: one durable commit,
+//! append ─▶ commit (no sync) ─▶ queue callback ─┘      then every queued callback: flushed
+//! ```
+//!
+//! A crash loses only appends whose callbacks had not run, which openraft never counted.
+//!
+//! Every entry is read back through its checksum and must carry the index it is stored under;
+//! anything else is a storage error, so a corrupt entry stops the node instead of being
+//! replicated or applied.
 
 use std::fmt::Debug;
 use std::io;
 use std::ops::RangeBounds;
-use std::sync::Arc;
+use std::sync::{Arc, Weak, mpsc};
 
 use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::{Entry, LogId, OptionalSend, StorageError, StorageIOError, Vote};
@@ -40,17 +58,28 @@ const PURGED: &str = "purged";
 
 type NodeId = u64;
 
-/// The Raft log of one node, and its vote. Cheap to clone: clones share the database, and
-/// openraft reads through a clone while it appends through the original.
+/// The Raft log of one node, and its vote. Cheap to clone: clones share the database and the
+/// sync thread, and openraft reads through a clone while it appends through the original.
 #[derive(Clone, Debug)]
 pub struct RedbLogStore {
     db: Arc<Database>,
+    /// Appends waiting for the sync thread's next durable commit. The thread stops once every
+    /// clone of the store is gone.
+    unsynced: mpsc::Sender<LogFlushed<SiteRaft>>,
 }
 
 impl RedbLogStore {
     /// The log kept in `db`; its tables are created if missing.
     pub fn new(db: Arc<Database>) -> Result<RedbLogStore, StorageError<NodeId>> {
-        let store = RedbLogStore { db };
+        let (unsynced, queued) = mpsc::channel();
+        // Weak, so that the database closes as soon as the stores let go of it: a node
+        // restarted in the same process can open it again at once.
+        let sync_db = Arc::downgrade(&db);
+        std::thread::Builder::new()
+            .name("ward-raft-log-sync".into())
+            .spawn(move || sync_appends(&sync_db, &queued))
+            .map_err(write_logs)?;
+        let store = RedbLogStore { db, unsynced };
         let txn = store.begin_write().map_err(write_logs)?;
         txn.open_table(LOG).map_err(write_logs)?;
         txn.open_table(META).map_err(write_logs)?;
@@ -96,6 +125,37 @@ impl RedbLogStore {
             None => Ok(None),
         }
     }
+}
+
+/// The sync thread: waits for an append, takes every append queued by then, makes one
+/// durable commit, and reports each of them flushed (or failed) in the order they came.
+fn sync_appends(db: &Weak<Database>, queued: &mpsc::Receiver<LogFlushed<SiteRaft>>) {
+    // `recv` fails once every store clone, and so every sender, is gone.
+    while let Ok(first) = queued.recv() {
+        let mut batch = vec![first];
+        batch.extend(queued.try_iter());
+        let synced = match db.upgrade() {
+            Some(db) => sync(&db).map_err(|e| e.to_string()),
+            None => Err("the database is closed".to_owned()),
+        };
+        // The database is let go of before anyone hears of the sync, so a caller that waits
+        // for its append and then closes the store finds the file free.
+        for callback in batch {
+            let outcome = match &synced {
+                Ok(()) => Ok(()),
+                Err(e) => Err(io::Error::other(format!("cannot sync the Raft log: {e}"))),
+            };
+            callback.log_io_completed(outcome);
+        }
+    }
+}
+
+/// One durable commit. An empty transaction suffices: it persists every commit before it.
+fn sync(db: &Database) -> Result<(), redb::Error> {
+    let mut txn = db.begin_write()?;
+    txn.set_durability(Durability::Immediate)?;
+    txn.commit()?;
+    Ok(())
 }
 
 /// Decodes the entry stored at `index`, refusing one whose checksum or index is wrong.
@@ -180,7 +240,10 @@ impl RaftLogStorage<SiteRaft> for RedbLogStore {
         I::IntoIter: OptionalSend,
     {
         let written = (|| -> Result<(), io::Error> {
-            let txn = self.begin_write().map_err(io::Error::other)?;
+            let mut txn = self.db.begin_write().map_err(io::Error::other)?;
+            // Made durable by the sync thread, which reports the append flushed only then.
+            txn.set_durability(Durability::None)
+                .map_err(io::Error::other)?;
             {
                 let mut log = txn.open_table(LOG).map_err(io::Error::other)?;
                 for entry in entries {
@@ -191,10 +254,17 @@ impl RaftLogStorage<SiteRaft> for RedbLogStore {
             }
             txn.commit().map_err(io::Error::other)
         })();
-        // Openraft counts the entries as durable only once told so, after the commit.
+        // Openraft counts the entries as durable only once told so, after the sync.
         match written {
             Ok(()) => {
-                callback.log_io_completed(Ok(()));
+                if let Err(mpsc::SendError(callback)) = self.unsynced.send(callback) {
+                    // Only if the sync thread died: report it rather than leave openraft
+                    // waiting for a flush that will not come.
+                    let error = io::Error::other("the Raft log's sync thread has stopped");
+                    let storage_error = StorageIOError::write_logs(&error).into();
+                    callback.log_io_completed(Err(error));
+                    return Err(storage_error);
+                }
                 Ok(())
             }
             Err(error) => {
