@@ -338,6 +338,28 @@ impl Cluster {
         }
     }
 
+    /// Connects every pair of nodes directly, and returns once each node has admitted all
+    /// the others: for protocols that talk to every member rather than over gossip's hops,
+    /// such as the site registry's Raft.
+    pub async fn connect_all(&self) {
+        let mut addrs = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            addrs.push(first_addr(node).await);
+        }
+        for (i, node) in self.nodes.iter().enumerate() {
+            for addr in &addrs[..i] {
+                node.dial(addr.clone()).await.expect("dial");
+            }
+        }
+        let others = self.nodes.len().saturating_sub(1);
+        for node in &self.nodes {
+            eventually(EVENT_TIMEOUT, "every other node admitted", || async {
+                node.admitted_peers().await.expect("running").len() == others
+            })
+            .await;
+        }
+    }
+
     /// Submits `revocation` at node `origin` and returns, for every node, how long after
     /// the submission it enforced the revocation.
     pub async fn propagate(&self, origin: usize, revocation: Revocation) -> Vec<Duration> {

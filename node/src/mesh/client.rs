@@ -142,6 +142,7 @@ pub(super) enum Command {
     GossipScore(PeerId, oneshot::Sender<Option<f64>>),
     #[cfg(feature = "test-hooks")]
     PublishUnchecked(&'static str, Vec<u8>, oneshot::Sender<bool>),
+    Registry(super::registry::RegistryOp),
     Shutdown,
 }
 

@@ -17,8 +17,8 @@
 //! ```
 //!
 //! A peer counts as admitted only once its own message passed [`Admission::check`]. Until
-//! then nothing it sends is acted on: gossip it forwards is ignored, its anti-entropy
-//! requests go unanswered, identify reports from it are dropped, and Kademlia learns its
+//! then nothing it sends is acted on: gossip it forwards is ignored, its anti-entropy and
+//! registry requests go unanswered, identify reports from it are dropped, and Kademlia learns its
 //! address only once it is admitted (inserts into the routing table are manual). Gossipsub
 //! gives a pending peer an application score below its publish threshold, so nothing is
 //! published to it and it is not grafted into the topic mesh. Peers that are not admitted
@@ -35,10 +35,12 @@
 //!
 //! The swarm is owned by one task; [`MeshClient`] talks to it over a bounded channel, and
 //! [`MeshEvent`]s are broadcast to subscribers. This file holds the task's connection,
-//! admission, ban and discovery handling; `gossip` and `anti_entropy` hold the rest of it.
+//! admission, ban and discovery handling; `gossip`, `anti_entropy` and `registry` (the site
+//! registry's Raft traffic) hold the rest of it.
 
 mod anti_entropy;
 mod gossip;
+mod registry;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -151,6 +153,7 @@ impl Mesh {
             bans: HashMap::new(),
             syncing: HashMap::new(),
             pulled: HashMap::new(),
+            registry: registry::RegistryRoutes::default(),
             events: events.clone(),
             metrics: metrics.clone(),
         };
@@ -190,6 +193,7 @@ struct MeshRuntime {
     /// Per peer, the digest of its set as of the last exchange that pulled everything from
     /// it; a Summary with that digest again starts no exchange back.
     pulled: HashMap<PeerId, [u8; 32]>,
+    registry: registry::RegistryRoutes,
     events: broadcast::Sender<MeshEvent>,
     metrics: Arc<Metrics>,
 }
@@ -249,6 +253,7 @@ impl MeshRuntime {
                     .is_ok();
                 let _ = reply.send(sent);
             }
+            Command::Registry(op) => self.on_registry_op(op),
             // The run loop stops on it before dispatching here.
             Command::Shutdown => {}
         }
@@ -308,6 +313,9 @@ impl MeshRuntime {
                 self.on_admission_event(event)
             }
             SwarmEvent::Behaviour(MeshBehaviourEvent::Sync(event)) => self.on_sync_event(event),
+            SwarmEvent::Behaviour(MeshBehaviourEvent::Registry(event)) => {
+                self.on_registry_event(event)
+            }
             SwarmEvent::Behaviour(MeshBehaviourEvent::Gossip(event)) => self.on_gossip(event),
             SwarmEvent::Behaviour(MeshBehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
