@@ -17,6 +17,7 @@ use crate::duration::Lifetime;
 use crate::files;
 use crate::logging::LogFormat;
 use crate::mesh::{MeshConfig, PqMode};
+use ward_consensus::MembershipPolicy;
 
 /// The commented default configuration, as printed by `ward config example`.
 pub const EXAMPLE: &str = r#"# Ward node configuration. Every key is optional: the values below are the defaults.
@@ -57,6 +58,13 @@ anti_entropy_interval = "30s"
 # then no /tcp address may appear in listen or bootstrap).
 pq = "hybrid"
 
+[raft]
+# Voters the site registry keeps: 3 survives the loss of one node, 5 of two. Nodes beyond
+# that follow the log as learners, and replace a voter that dies.
+voters = 3
+# How long a voter may answer nothing before a caught-up learner takes its place.
+dead_after = "5m"
+
 [admin]
 # Address of the admin API and metrics. Anything beyond loopback requires token_file.
 listen = "127.0.0.1:7480"
@@ -81,6 +89,8 @@ pub struct Config {
     pub frame_tokens: FrameTokenConfig,
     /// The node-to-node mesh.
     pub mesh: MeshSettings,
+    /// The site registry's Raft group.
+    pub raft: RaftSettings,
     /// The admin API.
     pub admin: AdminConfig,
     /// Logging.
@@ -94,6 +104,7 @@ impl Default for Config {
             credentials: CredentialConfig::default(),
             frame_tokens: FrameTokenConfig::default(),
             mesh: MeshSettings::default(),
+            raft: RaftSettings::default(),
             admin: AdminConfig::default(),
             log: LogConfig::default(),
         }
@@ -227,6 +238,57 @@ fn whole_seconds(duration: Duration) -> Lifetime {
     Lifetime(duration.as_secs())
 }
 
+/// The `[raft]` section: how the site registry's Raft group is kept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RaftSettings {
+    /// Voters wanted.
+    pub voters: usize,
+    /// A voter silent this long is replaced by a caught-up learner.
+    pub dead_after: Lifetime,
+}
+
+impl Default for RaftSettings {
+    /// The steward's own defaults, so the two cannot drift apart.
+    fn default() -> Self {
+        let policy = MembershipPolicy::default();
+        RaftSettings {
+            voters: policy.voters,
+            dead_after: whole_seconds(policy.dead_after),
+        }
+    }
+}
+
+impl RaftSettings {
+    /// The membership policy these settings describe.
+    pub fn to_policy(&self) -> MembershipPolicy {
+        MembershipPolicy {
+            voters: self.voters,
+            dead_after: Duration::from_secs(self.dead_after.secs()),
+            ..MembershipPolicy::default()
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        // An even count tolerates no more failures than the odd count below it, and makes
+        // every quorum larger.
+        if !matches!(self.voters, 1 | 3 | 5 | 7) {
+            bail!(
+                "raft.voters = {}: use 1, 3, 5 or 7 (an odd count; 3 survives one lost node)",
+                self.voters
+            );
+        }
+        // Replacing a voter moves the quorum; doing it for a reboot would churn the group.
+        if self.dead_after.secs() < 30 {
+            bail!(
+                "raft.dead_after = {}: at least 30s, so a restart is not taken for a death",
+                self.dead_after
+            );
+        }
+        Ok(())
+    }
+}
+
 /// The `[admin]` section: where the admin API listens and who may use it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -303,6 +365,7 @@ impl Config {
         )
         .context("frame_tokens")?;
         self.mesh.validate()?;
+        self.raft.validate()?;
         self.admin.validate()?;
         Ok(())
     }
@@ -368,6 +431,21 @@ mod tests {
         assert!(format!("{err:#}").contains("mesh.bootstrap"), "{err:#}");
 
         checked("[mesh]\npq = \"off\"").expect("TCP is fine without required");
+    }
+
+    #[test]
+    fn raft_voters_must_be_an_odd_quorum_and_deaths_not_reboots() {
+        for (text, key) in [
+            ("[raft]\nvoters = 4", "raft.voters"),
+            ("[raft]\nvoters = 0", "raft.voters"),
+            ("[raft]\ndead_after = \"10s\"", "raft.dead_after"),
+        ] {
+            let error = checked(text).expect_err(text).to_string();
+            assert!(error.contains(key), "{text}: {error}");
+        }
+        let five = checked("[raft]\nvoters = 5\ndead_after = \"2m\"").expect("valid");
+        assert_eq!(five.raft.to_policy().voters, 5);
+        assert_eq!(five.raft.to_policy().dead_after, Duration::from_secs(120));
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub const FLEET_ROOT_CREDENTIAL: &str = "fleet-root.cwt";
 pub const SITE_CA_CREDENTIAL: &str = "site-ca.cwt";
 /// The redb database of the mesh store.
 pub const DATABASE: &str = "ward.redb";
+/// The redb database of the node's replica of its site registry: the Raft log and the
+/// registry's tables.
+pub const REGISTRY_DATABASE: &str = "registry.redb";
 /// The development fleet and site, with their private keys.
 pub const DEV_PKI: &str = "dev-pki";
 

@@ -18,4 +18,5 @@ pub mod files;
 pub mod logging;
 pub mod mesh;
 pub mod metrics;
+pub mod site;
 pub mod store;

@@ -1,7 +1,8 @@
 //! The admin API over real HTTP: a node (a real libp2p mesh over a real store) in the test
 //! process, its admin API on a loopback port, and requests made with the few lines of
 //! HTTP/1.1 below, so the server is held to the protocol rather than to the client Ward
-//! ships. `ward status` and `ward revoke --submit` then run against the same node.
+//! ships. `ward status`, `ward revoke --submit` and `ward join-token create` then run against
+//! the same node.
 //!
 //! The PKI is made with the `ward` command, as an operator would make it.
 
@@ -14,13 +15,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use libp2p::PeerId;
 use libp2p::identity::Keypair;
 use serde_json::Value;
+use sha2::{Digest as _, Sha256};
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use ward_consensus::{RegistryCommand, RegistryResponse, Replica, ReplicaConfig, TokenRole};
 use ward_crypto::revocation::MAX_REVOCATION_LEN;
 use ward_crypto::{Credential, FleetRoot, RevocationSet, SecretKey};
 use ward_node::admin::{self, AdminToken};
-use ward_node::mesh::{Admission, AdmissionMessage, Mesh, MeshConfig, MeshHandle};
+use ward_node::mesh::{
+    Admission, AdmissionMessage, Mesh, MeshConfig, MeshHandle, MeshRegistryTransport, raft_node_id,
+    registry_member,
+};
+use ward_node::site::SiteRegistry;
 use ward_node::store::MeshStore;
 use ward_tests::{Outcome, ward};
 
@@ -145,6 +152,7 @@ struct Node {
     addr: SocketAddr,
     peer_id: PeerId,
     mesh: Option<MeshHandle>,
+    replica: Option<Replica<MeshRegistryTransport>>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<io::Result<()>>>,
     _data: tempfile::TempDir,
@@ -152,6 +160,16 @@ struct Node {
 
 impl Node {
     fn start(fleet: &Fleet, token: Option<AdminToken>) -> Node {
+        Node::start_with(fleet, token, false)
+    }
+
+    /// A node that is also the one voter of its site's registry, as `ward run` makes the
+    /// first node of a site.
+    fn start_first_of_site(fleet: &Fleet) -> Node {
+        Node::start_with(fleet, None, true)
+    }
+
+    fn start_with(fleet: &Fleet, token: Option<AdminToken>, registry: bool) -> Node {
         let runtime = Runtime::new().expect("tokio runtime");
         let data = tempfile::tempdir().expect("temp dir");
         let store = MeshStore::open(data.path().join("ward.redb")).expect("store opens");
@@ -170,14 +188,47 @@ impl Node {
             (mesh, listener)
         });
         let addr = listener.local_addr().expect("admin address");
+        let replica = registry.then(|| {
+            runtime.block_on(async {
+                let client = mesh.client();
+                let id = raft_node_id(&mesh.peer_id());
+                let replica = Replica::start(
+                    id,
+                    &data.path().join("registry.redb"),
+                    &ReplicaConfig::default(),
+                    MeshRegistryTransport::new(&client),
+                )
+                .await
+                .expect("replica starts");
+                client
+                    .serve_registry(replica.clone())
+                    .await
+                    .expect("served");
+                let member = registry_member(&mesh.peer_id(), None);
+                replica
+                    .initialize([(id, member)].into_iter().collect())
+                    .await
+                    .expect("a one-voter site");
+                replica
+                    .wait_for_applied(1, Duration::from_secs(10))
+                    .await
+                    .expect("leads its site");
+                replica
+            })
+        });
+        let mut services = admin::Services::mesh_only(mesh.client());
+        services.site = replica
+            .clone()
+            .map(|r| std::sync::Arc::new(r) as std::sync::Arc<dyn SiteRegistry>);
         let (stop, stopping) = oneshot::channel::<()>();
-        let server = runtime.spawn(admin::serve(listener, mesh.client(), token, async {
+        let server = runtime.spawn(admin::serve(listener, services, token, async {
             let _ = stopping.await;
         }));
         Node {
             addr,
             peer_id: mesh.peer_id(),
             mesh: Some(mesh),
+            replica,
             stop: Some(stop),
             server: Some(server),
             runtime,
@@ -204,6 +255,11 @@ impl Node {
         };
         if let Some(mesh) = self.mesh.take() {
             self.runtime.block_on(mesh.shutdown());
+        }
+        if let Some(replica) = self.replica.take() {
+            self.runtime
+                .block_on(replica.shutdown())
+                .expect("the replica releases its database");
         }
         served
     }
@@ -661,8 +717,165 @@ fn without_a_token_the_api_stays_on_loopback() {
         let listener = tokio::net::TcpListener::bind("0.0.0.0:0")
             .await
             .expect("bind every interface");
-        admin::serve(listener, mesh, None, std::future::pending()).await
+        admin::serve(
+            listener,
+            admin::Services::mesh_only(mesh),
+            None,
+            std::future::pending(),
+        )
+        .await
     });
     let error = served.expect_err("refused to start");
     assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+}
+
+#[test]
+fn a_join_token_is_recorded_through_raft_shown_once_and_works_once() {
+    let fleet = Fleet::new("acme");
+    let node = Node::start_first_of_site(&fleet);
+    let dir = fleet.dir.path();
+
+    // The status names the node as the leader and only voter of its site.
+    let report = status(&node);
+    let id = raft_node_id(&node.peer_id);
+    assert_eq!(report["site"]["node_id"], id);
+    assert_eq!(report["site"]["role"], "leader");
+    assert_eq!(report["site"]["leader"], id);
+    assert_eq!(report["site"]["voters"], serde_json::json!([id]));
+    assert!(
+        report["site"]["commit_index"].as_u64().is_some(),
+        "{report}"
+    );
+    let human = ward_admin(dir, &node, &["status"]);
+    assert!(
+        human.stdout.contains(&format!("{id:016x} is leader")),
+        "{}",
+        human.stdout
+    );
+
+    let created = ward_admin(
+        dir,
+        &node,
+        &[
+            "join-token",
+            "create",
+            "--role",
+            "node",
+            "--ttl",
+            "1h",
+            "--json",
+        ],
+    );
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    let printed: Value = serde_json::from_str(&created.stdout).expect("JSON");
+    let token = printed["token"].as_str().expect("the token").to_owned();
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "{token}");
+    assert_eq!(parts[0], "wjt1");
+    assert_eq!(parts[1], printed["id"]);
+    let expires = printed["expires_at"].as_u64().expect("expiry");
+    assert!(
+        expires >= now() + 3590 && expires <= now() + 3600,
+        "{expires}"
+    );
+
+    // The registry holds the id and the hash of the secret, never the secret.
+    let replica = node.replica.as_ref().expect("a member of its site");
+    let id_bytes = hex::decode(parts[1]).expect("hex id");
+    let secret = hex::decode(parts[2]).expect("hex secret");
+    let record = replica
+        .join_token(&id_bytes)
+        .expect("readable")
+        .expect("recorded before it was printed");
+    assert_eq!(record.secret_hash, Sha256::digest(&secret).to_vec());
+    assert_eq!(record.role, TokenRole::Node);
+    assert_eq!(record.expires_at, expires);
+
+    // And it admits exactly one holder.
+    let consume = |who: &str| {
+        node.runtime
+            .block_on(replica.write(RegistryCommand::ConsumeJoinToken {
+                id: id_bytes.clone(),
+                secret_hash: Sha256::digest(&secret).to_vec(),
+                consumer: who.into(),
+                now: now(),
+            }))
+            .expect("committed")
+    };
+    assert_eq!(
+        consume("first"),
+        RegistryResponse::JoinTokenConsumed {
+            role: TokenRole::Node
+        }
+    );
+    assert!(matches!(consume("second"), RegistryResponse::Refused(_)));
+
+    // The people's form prints the token on its first line, and nothing else of it after.
+    let human = ward_admin(
+        dir,
+        &node,
+        &["join-token", "create", "--role", "camera", "--ttl", "15m"],
+    );
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    let mut lines = human.stdout.lines();
+    let token = lines.next().expect("the token line");
+    let secret = token.rsplit('.').next().expect("a secret");
+    assert!(token.starts_with("wjt1."), "{token}");
+    assert!(lines.all(|line| !line.contains(secret)), "{}", human.stdout);
+}
+
+#[test]
+fn join_tokens_are_refused_without_a_registry_or_a_sane_lifetime() {
+    let fleet = Fleet::new("acme");
+    let outside = Node::start(&fleet, None);
+    let ask = |node: &Node, body: &str| {
+        http(
+            node.addr,
+            "POST",
+            "/v1/join-tokens",
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        )
+    };
+    // A node outside any site registry cannot make tokens, and says why.
+    let response = ask(&outside, r#"{"role":"node","ttl_secs":3600}"#);
+    assert_eq!(response.status, 503, "{}", response.text());
+    assert!(
+        response.error().contains("not a member"),
+        "{}",
+        response.text()
+    );
+    assert!(status(&outside).get("site").is_none());
+
+    // (`Fleet` makes one node credential; the member is a node of a fleet of its own.)
+    let member = Node::start_first_of_site(&Fleet::new("globex"));
+    for (body, expected) in [
+        (r#"{"role":"node","ttl_secs":0}"#, 400),
+        (r#"{"role":"node","ttl_secs":2592001}"#, 400),
+        (r#"{"role":"admin","ttl_secs":60}"#, 400),
+        (r#"{"role":"node"}"#, 400),
+        (r#"{"role":"node","ttl_secs":60,"secret":"mine"}"#, 400),
+    ] {
+        let response = ask(&member, body);
+        assert_eq!(response.status, expected, "{body}: {}", response.text());
+    }
+    let wrong_type = http(
+        member.addr,
+        "POST",
+        "/v1/join-tokens",
+        &[("Content-Type", "text/plain")],
+        br#"{"role":"node","ttl_secs":60}"#,
+    );
+    assert_eq!(wrong_type.status, 415);
+    let too_long = ask(
+        &member,
+        &format!(
+            r#"{{"role":"node","ttl_secs":60,"x":"{}"}}"#,
+            "a".repeat(2000)
+        ),
+    );
+    assert_eq!(too_long.status, 413);
+    // Nothing refused reached the registry: the log holds the initial entry alone.
+    let site = &status(&member)["site"];
+    assert_eq!(site["last_log_index"], 1, "{site}");
 }

@@ -9,6 +9,7 @@ use ward_crypto::Revocation;
 use ward_crypto::revocation::MAX_REVOCATION_LEN;
 
 use crate::mesh::MeshStatus;
+use crate::site::SiteStatus;
 
 /// Media type of a signed revocation file, as `ward revoke` writes it.
 pub const REVOCATION_MEDIA_TYPE: &str = "application/ward-revocation+cbor";
@@ -43,6 +44,10 @@ pub struct StatusReport {
     pub revocation_digest: String,
     /// Site CAs the node trusts.
     pub site_cas: usize,
+    /// The site registry's Raft group as this node sees it; absent on a node that is not a
+    /// member of its site's registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteStatus>,
 }
 
 impl From<MeshStatus> for StatusReport {
@@ -63,6 +68,7 @@ impl From<MeshStatus> for StatusReport {
             revocation_count: status.revocation_count,
             revocation_digest: status.revocation_digest.to_string(),
             site_cas: status.site_cas,
+            site: None,
         }
     }
 }
@@ -90,6 +96,48 @@ impl SubmissionReport {
             target: statement.target.to_string(),
             reason: statement.reason.name().to_owned(),
         }
+    }
+}
+
+/// Media type of the JSON requests the API takes.
+pub const JSON_MEDIA_TYPE: &str = "application/json";
+
+/// Largest JSON request body the API reads; its requests are a few fields.
+pub const MAX_JSON_REQUEST_LEN: usize = 1024;
+
+/// `POST /v1/join-tokens`: the token to make.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinTokenRequest {
+    /// `node` or `camera`: what the token admits its holder as.
+    pub role: String,
+    /// Seconds until the registry refuses the token.
+    pub ttl_secs: u64,
+}
+
+/// `POST /v1/join-tokens`, once the registry has recorded the token.
+///
+/// The one body that carries a secret: the token is made for the operator who asked, is
+/// shown in this answer only, and the node keeps nothing but its SHA-256.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinTokenReport {
+    /// The whole token, `wjt1.<id>.<secret>`, to pass to `ward run --join-token`.
+    pub token: String,
+    /// The token's id (hex), which is not secret.
+    pub id: String,
+    /// `node` or `camera`.
+    pub role: String,
+    /// Seconds since the UNIX epoch after which the token is refused.
+    pub expires_at: u64,
+}
+
+impl std::fmt::Debug for JoinTokenReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinTokenReport")
+            .field("id", &self.id)
+            .field("role", &self.role)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
     }
 }
 

@@ -1,5 +1,5 @@
-//! A small HTTP/1.1 client for the admin API, used by `ward status` and `ward revoke
-//! --submit`.
+//! A small HTTP/1.1 client for the admin API, used by `ward status`, `ward revoke --submit`
+//! and `ward join-token create`.
 //!
 //! One connection per request, since a command makes one or two: connect, send, read a
 //! bounded body, close. The whole exchange is bounded by [`REQUEST_TIMEOUT`], so a node that
@@ -15,7 +15,10 @@ use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use super::api::{ErrorReport, REVOCATION_MEDIA_TYPE, StatusReport, SubmissionReport};
+use super::api::{
+    ErrorReport, JSON_MEDIA_TYPE, JoinTokenReport, JoinTokenRequest, REVOCATION_MEDIA_TYPE,
+    StatusReport, SubmissionReport,
+};
 use super::token::AdminToken;
 
 /// How long one request may take, connection included.
@@ -130,7 +133,11 @@ impl AdminClient {
     ) -> Result<SubmissionReport, AdminClientError> {
         let body = Bytes::copy_from_slice(revocation);
         let (status, body) = self
-            .exchange(Method::POST, "/v1/revocations", Some(body))
+            .exchange(
+                Method::POST,
+                "/v1/revocations",
+                Some((body, REVOCATION_MEDIA_TYPE)),
+            )
             .await?;
         match status {
             StatusCode::CREATED | StatusCode::OK => {
@@ -148,12 +155,39 @@ impl AdminClient {
         }
     }
 
-    /// Sends one request on a fresh connection and reads the bounded answer.
+    /// `POST /v1/join-tokens`: a join token for `role` (`node` or `camera`) that lives
+    /// `ttl_secs`, recorded by the site registry before it is returned.
+    pub async fn create_join_token(
+        &self,
+        role: &str,
+        ttl_secs: u64,
+    ) -> Result<JoinTokenReport, AdminClientError> {
+        let request = JoinTokenRequest {
+            role: role.to_owned(),
+            ttl_secs,
+        };
+        let body = serde_json::to_vec(&request)
+            .map_err(|e| self.bad_response(format!("cannot encode the request: {e}")))?;
+        let (status, body) = self
+            .exchange(
+                Method::POST,
+                "/v1/join-tokens",
+                Some((Bytes::from(body), JSON_MEDIA_TYPE)),
+            )
+            .await?;
+        match status {
+            StatusCode::CREATED => self.parse(&body),
+            _ => Err(self.refusal(status, &body)),
+        }
+    }
+
+    /// Sends one request, with a body of the given media type if any, on a fresh connection
+    /// and reads the bounded answer.
     async fn exchange(
         &self,
         method: Method,
         path: &str,
-        body: Option<Bytes>,
+        body: Option<(Bytes, &'static str)>,
     ) -> Result<(StatusCode, Bytes), AdminClientError> {
         let mut request = Request::builder()
             .method(method)
@@ -161,14 +195,14 @@ impl AdminClient {
             .header(HOST, &self.addr)
             .header(ACCEPT, "application/json")
             .header(USER_AGENT, concat!("ward/", env!("CARGO_PKG_VERSION")));
-        if body.is_some() {
-            request = request.header(CONTENT_TYPE, REVOCATION_MEDIA_TYPE);
+        if let Some((_, media_type)) = &body {
+            request = request.header(CONTENT_TYPE, *media_type);
         }
         if let Some(token) = &self.token {
             request = request.header(AUTHORIZATION, token.authorization());
         }
         let request = request
-            .body(Full::new(body.unwrap_or_default()))
+            .body(Full::new(body.map(|(bytes, _)| bytes).unwrap_or_default()))
             .map_err(|_| AdminClientError::BadAddress(self.addr.clone()))?;
         tokio::time::timeout(REQUEST_TIMEOUT, self.send(request))
             .await

@@ -31,16 +31,47 @@ use tracing::{debug, error, info};
 use ward_crypto::Revocation;
 
 use super::api::{
-    ErrorReport, MAX_SUBMISSION_LEN, OCTET_STREAM_MEDIA_TYPE, OPENMETRICS_MEDIA_TYPE,
-    REVOCATION_MEDIA_TYPE, ReadyReport, StatusReport, SubmissionReport,
+    ErrorReport, JSON_MEDIA_TYPE, JoinTokenReport, JoinTokenRequest, MAX_JSON_REQUEST_LEN,
+    MAX_SUBMISSION_LEN, OCTET_STREAM_MEDIA_TYPE, OPENMETRICS_MEDIA_TYPE, REVOCATION_MEDIA_TYPE,
+    ReadyReport, StatusReport, SubmissionReport,
 };
 use super::listener::{BoundedListener, IDLE_TIMEOUT, MAX_CONNECTIONS};
 use super::token::AdminToken;
 use crate::mesh::{MeshClient, MeshError, MeshStatus, Submitted};
+use crate::site::{SiteError, SiteRegistry};
+use ward_consensus::TokenRole;
 
 /// How long a handler waits for the mesh task before answering 503. The task answers in
 /// microseconds when healthy; seconds mean it is stuck.
 const MESH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a handler waits for the site registry to commit before answering 503: a little
+/// above the registry's own write timeout, so its answer comes first.
+const REGISTRY_TIMEOUT: Duration = Duration::from_secs(6);
+
+/// What the admin API serves: the mesh, and the site registry when the node is a member.
+#[derive(Clone)]
+pub struct Services {
+    /// The node's mesh.
+    pub mesh: MeshClient,
+    /// The node's replica of its site registry, if it has one.
+    pub site: Option<Arc<dyn SiteRegistry>>,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services")
+            .field("site", &self.site.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Services {
+    /// The mesh alone, for a node outside any site registry.
+    pub fn mesh_only(mesh: MeshClient) -> Services {
+        Services { mesh, site: None }
+    }
+}
 
 /// Serves the admin API on `listener` until `shutdown` completes, then finishes the requests
 /// in flight and returns.
@@ -49,7 +80,7 @@ const MESH_TIMEOUT: Duration = Duration::from_secs(5);
 /// to start unless `listener` is bound to a loopback address.
 pub async fn serve(
     listener: TcpListener,
-    mesh: MeshClient,
+    services: Services,
     auth: Option<AdminToken>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
@@ -64,7 +95,11 @@ pub async fn serve(
         ));
     }
     debug!(%addr, token = auth.is_some(), "admin API serving");
-    let app = router(Arc::new(AdminState { mesh, auth }));
+    let app = router(Arc::new(AdminState {
+        mesh: services.mesh,
+        site: services.site,
+        auth,
+    }));
     axum::serve(
         BoundedListener::new(listener, MAX_CONNECTIONS, IDLE_TIMEOUT),
         app,
@@ -76,6 +111,7 @@ pub async fn serve(
 /// What every handler shares.
 struct AdminState {
     mesh: MeshClient,
+    site: Option<Arc<dyn SiteRegistry>>,
     auth: Option<AdminToken>,
 }
 
@@ -86,6 +122,7 @@ fn router(state: Shared) -> Router {
         .route("/readyz", get(readyz))
         .route("/v1/status", get(status))
         .route("/v1/revocations", post(submit_revocation))
+        .route("/v1/join-tokens", post(create_join_token))
         .route("/metrics", get(metrics))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     // /healthz stays open: a supervisor probing liveness should not need the secret.
@@ -122,7 +159,82 @@ async fn readyz(State(state): State<Shared>) -> Result<Json<ReadyReport>, ApiErr
 
 async fn status(State(state): State<Shared>) -> Result<Json<StatusReport>, ApiError> {
     let status = mesh_status(&state.mesh).await?;
-    Ok(Json(StatusReport::from(status)))
+    let mut report = StatusReport::from(status);
+    report.site = state.site.as_ref().map(|site| site.status());
+    Ok(Json(report))
+}
+
+async fn create_join_token(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<JoinTokenReport>), ApiError> {
+    let Some(site) = &state.site else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this node is not a member of its site's registry",
+        ));
+    };
+    check_json(&headers)?;
+    let bytes = read_limited(body, MAX_JSON_REQUEST_LEN).await?;
+    let request: JoinTokenRequest = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("expected {{\"role\": \"node\" or \"camera\", \"ttl_secs\": N}}: {e}"),
+        )
+    })?;
+    let role = match request.role.as_str() {
+        "node" => TokenRole::Node,
+        "camera" => TokenRole::Camera,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "role must be \"node\" or \"camera\"",
+            ));
+        }
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the clock is before 1970",
+            )
+        })?
+        .as_secs();
+    let ttl = Duration::from_secs(request.ttl_secs);
+    let created = tokio::time::timeout(REGISTRY_TIMEOUT, site.create_join_token(role, ttl, now))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the site registry did not commit the token in time",
+            )
+        })?;
+    match created {
+        Ok(issued) => {
+            // The id only: the secret goes to the caller and nowhere else.
+            info!(token = %issued.token.id_hex(), role = %request.role, expires_at = issued.expires_at, "join token created");
+            Ok((
+                StatusCode::CREATED,
+                Json(JoinTokenReport {
+                    token: issued.token.expose().to_string(),
+                    id: issued.token.id_hex(),
+                    role: request.role,
+                    expires_at: issued.expires_at,
+                }),
+            ))
+        }
+        Err(SiteError::Invalid(reason)) => Err(ApiError::new(StatusCode::BAD_REQUEST, reason)),
+        Err(e @ SiteError::Refused(_)) => Err(ApiError::new(StatusCode::CONFLICT, e.to_string())),
+        Err(e) => {
+            error!(error = %e, "join token not created");
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the site registry is unavailable; see the node's log",
+            ))
+        }
+    }
 }
 
 async fn metrics(State(state): State<Shared>) -> impl IntoResponse {
@@ -210,14 +322,35 @@ fn check_media_type(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// Accepts a JSON body only.
+fn check_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let media_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(str::trim);
+    match media_type {
+        Some(t) if t.eq_ignore_ascii_case(JSON_MEDIA_TYPE) => Ok(()),
+        _ => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("send the request as {JSON_MEDIA_TYPE}"),
+        )),
+    }
+}
+
 /// Reads at most [`MAX_SUBMISSION_LEN`] bytes of `body`; a longer one is refused before it is
 /// buffered.
 async fn read_bounded(body: Body) -> Result<Bytes, ApiError> {
-    match Limited::new(body, MAX_SUBMISSION_LEN).collect().await {
+    read_limited(body, MAX_SUBMISSION_LEN).await
+}
+
+/// Reads at most `limit` bytes of `body`; a longer one is refused before it is buffered.
+async fn read_limited(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("a revocation is at most {MAX_SUBMISSION_LEN} bytes"),
+            format!("this request is at most {limit} bytes"),
         )),
         Err(e) => {
             debug!(error = %e, "cannot read an admin request body");

@@ -64,6 +64,9 @@ enum Command {
     Cert(CertCommand),
     /// Sign a revocation of a credential serial or a key.
     Revoke(pki::RevokeArgs),
+    /// One-time tokens with which a new node or camera joins the site.
+    #[command(subcommand)]
+    JoinToken(JoinTokenCommand),
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -89,6 +92,12 @@ enum CertCommand {
     Inspect(verify::InspectArgs),
     /// Check a credential against the fleet root, its site CA, a policy and revocations.
     Verify(verify::VerifyArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum JoinTokenCommand {
+    /// Have a running node record a join token in the site registry, and print it once.
+    Create(status::JoinTokenCreateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,6 +169,9 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<u8> {
         Command::Cert(CertCommand::Inspect(args)) => verify::inspect(&mut cx, args),
         Command::Cert(CertCommand::Verify(args)) => verify::verify(&mut cx, args),
         Command::Revoke(args) => pki::revoke(&mut cx, args),
+        Command::JoinToken(JoinTokenCommand::Create(args)) => {
+            status::join_token_create(&mut cx, args)
+        }
         Command::Config(ConfigCommand::Example) => {
             cx.out.write_all(config::EXAMPLE.as_bytes())?;
             Ok(EXIT_OK)

@@ -6,8 +6,11 @@
 //!                   │
 //!                 identity (created once), node.key + node.cwt, fleet-root.cwt, site-ca.cwt
 //!                   │        missing credential: stop, and say how to issue one
-//! start           mesh store (ward.redb) ─▶ mesh ─▶ admin API; print bootstrap addresses
+//! start           mesh store (ward.redb) ─▶ mesh ─▶ site registry replica (registry.redb),
+//!                   first node of its site? initialise a one-voter Raft group
+//!                 ─▶ admin API; print bootstrap addresses
 //! stop            SIGINT or SIGTERM ─▶ admin API drains ─▶ mesh closes its connections
+//!                   ─▶ the replica stops and releases its database
 //! ```
 //!
 //! Everything that can be checked before a socket opens is checked first, so a mistake in the
@@ -26,7 +29,8 @@ use libp2p::{Multiaddr, PeerId};
 use serde::Deserialize as _;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::task::JoinHandle;
-use tracing::{Instrument as _, error, info, info_span};
+use tracing::{Instrument as _, error, info, info_span, warn};
+use ward_consensus::{Replica, ReplicaConfig};
 use ward_crypto::issue::{self, CredentialRequest, Issuer};
 use ward_crypto::{Credential, FleetRoot, NoRevocations, Role, SecretKey};
 
@@ -35,12 +39,17 @@ use super::{EXIT_OK, Env, os_rng};
 use crate::admin::{self, AdminToken};
 use crate::config::Config;
 use crate::datadir::{
-    DATABASE, DataDir, FLEET_ROOT_CREDENTIAL, NODE_CREDENTIAL, NODE_KEY, SITE_CA_CREDENTIAL,
+    DATABASE, DataDir, FLEET_ROOT_CREDENTIAL, NODE_CREDENTIAL, NODE_KEY, REGISTRY_DATABASE,
+    SITE_CA_CREDENTIAL,
 };
 use crate::duration::{Lifetime, rfc3339};
 use crate::files;
 use crate::logging::{self, LogFormat};
-use crate::mesh::{Admission, AdmissionMessage, Mesh, MeshHandle, PqMode};
+use crate::mesh::{
+    Admission, AdmissionMessage, Mesh, MeshHandle, MeshRegistryTransport, PqMode, raft_node_id,
+    registry_member,
+};
+use crate::site::SiteRegistry;
 use crate::store::MeshStore;
 
 /// Lifetime of a development fleet root. Development fleets are disposable, but a node that
@@ -357,8 +366,22 @@ async fn serve(
     .await
     .context("cannot start the mesh")?;
 
+    let replica = match start_registry(config, dir, &mesh).await {
+        Ok(replica) => replica,
+        Err(e) => {
+            mesh.shutdown().await;
+            return Err(e);
+        }
+    };
+    let steward = replica.spawn_steward(config.raft.to_policy());
+
     let (stop_admin, admin_stopping) = tokio::sync::oneshot::channel::<()>();
-    let mut admin_task = tokio::spawn(admin::serve(admin_listener, mesh.client(), token, async {
+    let site: std::sync::Arc<dyn SiteRegistry> = std::sync::Arc::new(replica.clone());
+    let services = admin::Services {
+        mesh: mesh.client(),
+        site: Some(site),
+    };
+    let mut admin_task = tokio::spawn(admin::serve(admin_listener, services, token, async {
         // A dropped sender stops the API too.
         let _ = admin_stopping.await;
     }));
@@ -378,9 +401,66 @@ async fn serve(
     {
         admin_task.abort();
     }
+    drop(steward);
+    // The mesh goes first: its task serves the replica to peers, and lets go of it only once
+    // it stops; then the replica can release its database.
     mesh.shutdown().await;
+    if let Err(e) = replica.shutdown().await {
+        error!(error = %e, "the site registry did not stop cleanly");
+    }
     info!(peer = %peer_id, "node stopped");
     outcome
+}
+
+/// Starts this node's replica of its site registry, serves it to the mesh, and, on the first
+/// node of a site, makes the site's Raft group with this node as its one voter.
+///
+/// A node is the first of its site when its registry has no members yet and it was given no
+/// peer to bootstrap from. A node given bootstrap peers waits to be added by the site.
+async fn start_registry(
+    config: &Config,
+    dir: &DataDir,
+    mesh: &MeshHandle,
+) -> Result<Replica<MeshRegistryTransport>> {
+    let client = mesh.client();
+    let transport = MeshRegistryTransport::new(&client);
+    let node_id = raft_node_id(&mesh.peer_id());
+    let path = dir.file(REGISTRY_DATABASE);
+    let replica = Replica::start(node_id, &path, &ReplicaConfig::default(), transport)
+        .await
+        .with_context(|| format!("cannot start the site registry in {}", path.display()))?;
+    client
+        .serve_registry(replica.clone())
+        .await
+        .context("cannot serve the site registry to the mesh")?;
+
+    let members = replica
+        .metrics()
+        .membership_config
+        .membership()
+        .nodes()
+        .count();
+    if members == 0 && config.mesh.bootstrap.is_empty() {
+        let addrs = mesh
+            .listen_addrs()
+            .await
+            .context("cannot read the mesh's listen addresses")?;
+        let member = registry_member(&mesh.peer_id(), addrs.first());
+        replica
+            .initialize([(node_id, member)].into_iter().collect())
+            .await
+            .context("cannot initialise the site registry")?;
+        info!(
+            node = format_args!("{node_id:016x}"),
+            "site registry initialised with this node as its voter"
+        );
+    } else if members == 0 {
+        warn!(
+            node = format_args!("{node_id:016x}"),
+            "not a member of the site registry yet: a member must add this node"
+        );
+    }
+    Ok(replica)
 }
 
 /// Waits for SIGTERM or SIGINT, or for the admin API to fail, which stops the node too: a
