@@ -1,4 +1,5 @@
-//! The admin API server: an axum router over a [`MeshClient`].
+//! The admin API server: an axum router over a [`MeshClient`] and, on a node that is a member
+//! of its site's registry, its replica.
 //!
 //! ```text
 //! request ─┬─ /healthz ────────────────────────────────────── 200 "ok"
@@ -6,7 +7,9 @@
 //!                  ├─ /readyz, /v1/status ─ mesh.status() ──────── 200 | 503
 //!                  ├─ /v1/revocations ─ media type, bounded body,
 //!                  │      decode, mesh.submit_revocation() ─────── 201 | 200 | 4xx | 503
-//!                  └─ /metrics ─ the registry, encoded ─────────── 200
+//!                  ├─ /v1/join-tokens ─ JSON, bounded body, role and lifetime,
+//!                  │      site.create_join_token() through Raft ── 201 | 4xx | 409 | 503
+//!                  └─ /metrics ─ the metrics, encoded ──────────── 200
 //! ```
 //!
 //! Each handler does one call to the mesh task and turns its answer into JSON; every call is
@@ -301,14 +304,18 @@ async fn mesh_status(mesh: &MeshClient) -> Result<MeshStatus, ApiError> {
         .map_err(|e| ApiError::from_mesh(&e))
 }
 
-/// Accepts the revocation media type, or a generic binary one; parameters are ignored.
-fn check_media_type(headers: &HeaderMap) -> Result<(), ApiError> {
-    let media_type = headers
+/// The request's media type without its parameters, if it names one.
+fn media_type(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
-        .map(str::trim);
-    match media_type {
+        .map(str::trim)
+}
+
+/// Accepts the revocation media type, or a generic binary one; parameters are ignored.
+fn check_media_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    match media_type(headers) {
         Some(t)
             if t.eq_ignore_ascii_case(REVOCATION_MEDIA_TYPE)
                 || t.eq_ignore_ascii_case(OCTET_STREAM_MEDIA_TYPE) =>
@@ -324,12 +331,7 @@ fn check_media_type(headers: &HeaderMap) -> Result<(), ApiError> {
 
 /// Accepts a JSON body only.
 fn check_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    let media_type = headers
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .map(str::trim);
-    match media_type {
+    match media_type(headers) {
         Some(t) if t.eq_ignore_ascii_case(JSON_MEDIA_TYPE) => Ok(()),
         _ => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -417,6 +417,9 @@ async fn serve(
 ///
 /// A node is the first of its site when its registry has no members yet and it was given no
 /// peer to bootstrap from. A node given bootstrap peers waits to be added by the site.
+///
+/// TODO(#5): `--join-token`: a new node proves the token to its bootstrap peer, receives its
+/// node credential, and is added as a learner, instead of waiting to be added.
 async fn start_registry(
     config: &Config,
     dir: &DataDir,
