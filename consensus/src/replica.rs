@@ -219,6 +219,16 @@ impl<T: RegistryTransport> Replica<T> {
         }
     }
 
+    /// Whether this replica's log or vote shows it has been part of a site: a replica that
+    /// was initialised, or added to a site, even if it has not caught up. Read from Raft's
+    /// own state, so it is right at once after [`Replica::start`], before the metrics are.
+    pub async fn is_initialized(&self) -> Result<bool, ReplicaError> {
+        self.raft
+            .is_initialized()
+            .await
+            .map_err(|e| ReplicaError::Stopped(e.to_string()))
+    }
+
     /// Raft's view of this replica: its role, term, leader, log and membership.
     pub fn metrics(&self) -> RaftMetrics<NodeId, BasicNode> {
         self.raft.metrics().borrow().clone()

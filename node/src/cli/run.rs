@@ -437,13 +437,13 @@ async fn start_registry(
         .await
         .context("cannot serve the site registry to the mesh")?;
 
-    let members = replica
-        .metrics()
-        .membership_config
-        .membership()
-        .nodes()
-        .count();
-    if members == 0 && config.mesh.bootstrap.is_empty() {
+    // Raft's own state, not its metrics: those are published a moment after start, and a
+    // restarted first node must not take its site for a fresh one.
+    let initialized = replica
+        .is_initialized()
+        .await
+        .context("cannot read the site registry's state")?;
+    if !initialized && config.mesh.bootstrap.is_empty() {
         let addrs = mesh
             .listen_addrs()
             .await
@@ -457,7 +457,7 @@ async fn start_registry(
             node = format_args!("{node_id:016x}"),
             "site registry initialised with this node as its voter"
         );
-    } else if members == 0 {
+    } else if !initialized {
         warn!(
             node = format_args!("{node_id:016x}"),
             "not a member of the site registry yet: a member must add this node"
