@@ -261,6 +261,14 @@ async fn forged_revocations_are_rejected_and_cost_the_sender_score() {
         || async { gate.status().await.expect("running").gossip_peers > 0 },
     )
     .await;
+    // And the other way: until the member has seen the gate subscribe, it has nobody to
+    // publish to, and its publication would fail before reaching the gate.
+    eventually(
+        EVENT_TIMEOUT,
+        "gate in the member's gossip mesh",
+        || async { member.status().await.expect("running").gossip_peers > 0 },
+    )
+    .await;
     let before = gate
         .gossip_score(member.peer_id())
         .await
