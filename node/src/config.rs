@@ -33,6 +33,10 @@ leeway_secs = 60
 node_lifetime = "90d"
 camera_lifetime = "30d"
 admin_lifetime = "7d"
+# The site CA's private key. A node that holds it answers join requests: it spends join
+# tokens and issues credentials to the nodes that present them. By default, the key of the
+# development fleet's site (<data_dir>/dev-pki/site-ca.key) when there is one.
+# site_ca_key = "/etc/ward/site-ca.key"
 
 [frame_tokens]
 # How long a frame token stays valid after the camera stamped it: 1000 to 5000 ms.
@@ -123,6 +127,8 @@ pub struct CredentialConfig {
     pub camera_lifetime: Lifetime,
     /// Default lifetime of admin credentials.
     pub admin_lifetime: Lifetime,
+    /// The site CA's private key, for answering join requests.
+    pub site_ca_key: Option<PathBuf>,
 }
 
 impl Default for CredentialConfig {
@@ -132,6 +138,7 @@ impl Default for CredentialConfig {
             node_lifetime: Lifetime(90 * 86_400),
             camera_lifetime: Lifetime(30 * 86_400),
             admin_lifetime: Lifetime(7 * 86_400),
+            site_ca_key: None,
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod config;
 pub mod datadir;
 pub mod duration;
 pub mod files;
+pub mod join;
 pub mod logging;
 pub mod mesh;
 pub mod metrics;

@@ -95,8 +95,13 @@ impl JoinToken {
         Sha256::digest(self.secret.as_ref()).to_vec()
     }
 
-    /// The whole token, secret included, to hand to whoever will join. The only way to get
-    /// the secret out.
+    /// The secret itself, for the join request that proves it; nowhere else.
+    pub(crate) fn secret(&self) -> &[u8] {
+        self.secret.as_ref()
+    }
+
+    /// The whole token, secret included, to hand to whoever will join. The only way, besides
+    /// a join request, to get the secret out.
     pub fn expose(&self) -> Zeroizing<String> {
         Zeroizing::new(format!(
             "{TOKEN_PREFIX}.{}.{}",

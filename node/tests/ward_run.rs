@@ -463,3 +463,250 @@ fn unsafe_configuration_is_refused_before_anything_is_created() {
         "a refused configuration must not create a data directory"
     );
 }
+
+/// How long a site may take to settle: joiners added as learners, then promoted to voters.
+const SITE_PATIENCE: Duration = Duration::from_secs(40);
+
+impl Node {
+    /// The printed admin API address, HOST:PORT as `ward status --admin` takes it.
+    fn admin_addr(&self) -> String {
+        self.printed
+            .iter()
+            .find_map(|line| line.trim().strip_prefix("admin API"))
+            .and_then(|url| url.trim().strip_prefix("http://"))
+            .unwrap_or_else(|| panic!("no admin API address in: {}", self.stdout()))
+            .to_owned()
+    }
+}
+
+/// Runs `ward <args> --admin <node's admin API>` and returns its stdout; it must succeed.
+fn ward_admin(node: &Node, args: &[&str]) -> String {
+    let output = ward()
+        .args(args)
+        .arg("--admin")
+        .arg(node.admin_addr())
+        .stdin(Stdio::null())
+        .output()
+        .expect("ward runs");
+    assert!(
+        output.status.success(),
+        "ward {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+/// Has `node` make a one-time node join token, as an operator would.
+fn create_node_token(node: &Node) -> String {
+    let printed = ward_admin(
+        node,
+        &["join-token", "create", "--role", "node", "--ttl", "1h"],
+    );
+    let token = printed.lines().next().unwrap_or_default().trim().to_owned();
+    let parts: Vec<&str> = token.split('.').collect();
+    assert!(
+        matches!(parts[..], ["wjt1", id, secret] if id.len() == 32 && secret.len() == 64),
+        "not a join token: {printed}"
+    );
+    token
+}
+
+/// The secret part of a join token, which no output or log may ever show.
+fn token_secret(token: &str) -> &str {
+    token.rsplit('.').next().expect("a secret")
+}
+
+/// The site registry as the node's `ward status --json` reports it; `None` while it has none.
+fn site_status(node: &Node) -> Option<serde_json::Value> {
+    let printed = ward_admin(node, &["status", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&printed)
+        .unwrap_or_else(|e| panic!("ward status --json printed no JSON ({e}): {printed}"));
+    report.get("site").filter(|site| !site.is_null()).cloned()
+}
+
+/// The Raft ids in a site status's `voters` or `learners`.
+fn member_ids(site: &serde_json::Value, field: &str) -> Vec<u64> {
+    site[field]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {field} array in {site}"))
+        .iter()
+        .map(|id| id.as_u64().unwrap_or_else(|| panic!("not a Raft id: {id}")))
+        .collect()
+}
+
+/// Polls `node`'s site status until `done` holds, and returns that status; on a timeout,
+/// panics with the last status seen and the logs of `nodes`.
+fn wait_for_site(
+    node: &Node,
+    what: &str,
+    nodes: &[&Node],
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + SITE_PATIENCE;
+    let mut last = None;
+    while Instant::now() < deadline {
+        last = site_status(node);
+        if let Some(site) = last.as_ref().filter(|site| done(site)) {
+            return site.clone();
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+    let logs: Vec<String> = nodes
+        .iter()
+        .map(|node| format!("--- {} ---\n{}", node.peer_id(), node.logs()))
+        .collect();
+    panic!(
+        "{what}: not within {SITE_PATIENCE:?}; last site status: {last:?}\n{}",
+        logs.join("\n")
+    );
+}
+
+/// The flags of a node that joins the site through `bootstrap` with `token`.
+fn joining<'a>(bootstrap: &'a str, token: &'a str) -> [&'a str; 4] {
+    ["--bootstrap", bootstrap, "--join-token", token]
+}
+
+/// Nodes started on empty directories, given the first node as bootstrap peer and a join
+/// token it made, receive their credentials from the site instead of founding a fleet, and
+/// become voters of the site's registry; a joined node restarts from what it received, and a
+/// used token admits no one else.
+#[test]
+fn nodes_that_join_by_bootstrap_peer_and_token_become_voters() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let first_dir = temp.path().join("first");
+    let first = Node::start(&first_dir, &[]);
+    let bootstrap = first.quic_addr();
+    let tokens = [create_node_token(&first), create_node_token(&first)];
+    assert_ne!(tokens[0], tokens[1], "every token is new");
+
+    let dirs = [temp.path().join("second"), temp.path().join("third")];
+    let second = Node::start(&dirs[0], &joining(&bootstrap, &tokens[0]));
+    let third = Node::start(&dirs[1], &joining(&bootstrap, &tokens[1]));
+
+    let fleet_root = fs::read(first_dir.join("fleet-root.cwt")).expect("fleet root");
+    for (node, dir) in [(&second, &dirs[0]), (&third, &dirs[1])] {
+        for public in ["node.cwt", "fleet-root.cwt", "site-ca.cwt"] {
+            assert!(dir.join(public).is_file(), "{public} missing");
+        }
+        assert_eq!(mode(&dir.join("node.key")), 0o600, "node.key");
+        assert_eq!(
+            fs::read(dir.join("fleet-root.cwt")).expect("fleet root"),
+            fleet_root,
+            "a joined node trusts the site's fleet root"
+        );
+        assert!(
+            !dir.join("dev-pki").exists(),
+            "a joined node has no development PKI"
+        );
+        assert!(
+            !node.stdout().contains("Created development fleet"),
+            "{}",
+            node.stdout()
+        );
+    }
+
+    let all = [&first, &second, &third];
+    let site = wait_for_site(&first, "three voters", &all, |site| {
+        member_ids(site, "voters").len() == 3
+    });
+    let voters = member_ids(&site, "voters");
+    assert_eq!(voters.len(), 3, "{site}");
+    for node in all {
+        let own = wait_for_site(node, "a member of the site registry", &all, |site| {
+            site["node_id"].is_u64()
+        });
+        let id = own["node_id"].as_u64().expect("a Raft id");
+        assert!(voters.contains(&id), "{id:016x} is not a voter: {site}");
+    }
+
+    // A used token admits no one: a fourth node is refused before it starts.
+    let fourth = temp.path().join("fourth");
+    let refused = run_failing(
+        &fourth,
+        &[
+            &MESH_LOOPBACK[..],
+            &ADMIN_LOOPBACK,
+            &joining(&bootstrap, &tokens[0]),
+        ]
+        .concat(),
+        &[],
+    );
+    let message = String::from_utf8_lossy(&refused.stderr).into_owned();
+    // Words, not substrings: "refused" holds "used".
+    let lowered = message.to_lowercase();
+    let words: Vec<&str> = lowered.split(|c: char| !c.is_alphanumeric()).collect();
+    assert!(
+        words.contains(&"token") && words.contains(&"used"),
+        "the refusal does not say the token was used: {message}"
+    );
+    assert!(
+        !fourth.join("node.cwt").exists(),
+        "a refused node has no credential"
+    );
+    assert!(
+        !fourth.join("dev-pki").exists(),
+        "a refused node founds no fleet"
+    );
+
+    // No token secret reaches a log, nor the refusal.
+    for token in &tokens {
+        let secret = token_secret(token);
+        assert!(!message.contains(secret), "a token secret in: {message}");
+        for node in all {
+            assert!(
+                !node.logs().contains(secret),
+                "a token secret in the logs of {}",
+                node.peer_id()
+            );
+        }
+    }
+
+    // A joined node restarts with the flags it joined with: the directory holds its
+    // credential, so the used token is not presented again.
+    let peer_id = second.peer_id();
+    let credential = fs::read(dirs[0].join("node.cwt")).expect("node credential");
+    assert_eq!(
+        second.stop("TERM").code(),
+        Some(0),
+        "graceful stop on SIGTERM"
+    );
+    let second = Node::start(&dirs[0], &joining(&bootstrap, &tokens[0]));
+    assert_eq!(second.peer_id(), peer_id);
+    assert_eq!(
+        fs::read(dirs[0].join("node.cwt")).expect("node credential"),
+        credential
+    );
+    assert!(
+        !second.stdout().contains("Created development fleet"),
+        "{}",
+        second.stdout()
+    );
+
+    for node in [second, third, first] {
+        assert_eq!(node.stop("TERM").code(), Some(0));
+    }
+}
+
+/// A join token is proved to a bootstrap peer; given one without a bootstrap peer, a node on
+/// an empty directory refuses to start rather than found a development fleet of its own.
+#[test]
+fn a_join_token_without_a_bootstrap_peer_is_refused() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let data = temp.path().join("data");
+    let token = format!("wjt1.{}.{}", "0f".repeat(16), "a5".repeat(32));
+    let refused = run_failing(
+        &data,
+        &[
+            &MESH_LOOPBACK[..],
+            &ADMIN_LOOPBACK,
+            &["--join-token", token.as_str()],
+        ]
+        .concat(),
+        &[],
+    );
+    let message = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert!(message.contains("bootstrap"), "{message}");
+    assert!(!message.contains(token_secret(&token)), "{message}");
+    assert!(!data.join("dev-pki").exists(), "no development fleet");
+    assert!(!data.join("node.cwt").exists(), "no credential");
+}

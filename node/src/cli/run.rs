@@ -2,13 +2,16 @@
 //!
 //! ```text
 //! configuration   defaults < file (--config) < WARD_* environment < flags, then validated
-//! data directory  fresh?  ── yes ─▶ development fleet, site and node credential (dev-pki/)
+//! data directory  no node.cwt and --join-token?  ── yes ─▶ join through the bootstrap peers:
+//!                   │                                       node.key, node.cwt and anchors
+//!                 fresh?  ── yes ─▶ development fleet, site and node credential (dev-pki/)
 //!                   │
 //!                 identity (created once), node.key + node.cwt, fleet-root.cwt, site-ca.cwt
 //!                   │        missing credential: stop, and say how to issue one
 //! start           mesh store (ward.redb) ─▶ mesh ─▶ site registry replica (registry.redb),
-//!                   first node of its site? initialise a one-voter Raft group
-//!                 ─▶ admin API; print bootstrap addresses
+//!                   first node of its site? initialise a one-voter Raft group;
+//!                   given bootstrap peers? ask them to add this node as a learner
+//!                 ─▶ join desk, if the site CA key is here ─▶ admin API; print addresses
 //! stop            SIGINT or SIGTERM ─▶ admin API drains ─▶ mesh closes its connections
 //!                   ─▶ the replica stops and releases its database
 //! ```
@@ -29,10 +32,11 @@ use libp2p::{Multiaddr, PeerId};
 use serde::Deserialize as _;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::task::JoinHandle;
-use tracing::{Instrument as _, error, info, info_span, warn};
+use tracing::{Instrument as _, error, info, info_span};
 use ward_consensus::{Replica, ReplicaConfig};
 use ward_crypto::issue::{self, CredentialRequest, Issuer};
 use ward_crypto::{Credential, FleetRoot, NoRevocations, Role, SecretKey};
+use zeroize::Zeroizing;
 
 use super::pki::{ROOT_CREDENTIAL, ROOT_KEY, SITE_CREDENTIAL, SITE_KEY, read_credential};
 use super::{EXIT_OK, Env, os_rng};
@@ -44,12 +48,13 @@ use crate::datadir::{
 };
 use crate::duration::{Lifetime, rfc3339};
 use crate::files;
+use crate::join::{JoinDesk, join_registry, join_site};
 use crate::logging::{self, LogFormat};
 use crate::mesh::{
     Admission, AdmissionMessage, Mesh, MeshHandle, MeshRegistryTransport, PqMode, raft_node_id,
     registry_member,
 };
-use crate::site::SiteRegistry;
+use crate::site::{JoinToken, SiteRegistry};
 use crate::store::MeshStore;
 
 /// Lifetime of a development fleet root. Development fleets are disposable, but a node that
@@ -96,6 +101,18 @@ pub(crate) struct RunArgs {
     /// Log format (config: log.format). RUST_LOG filters the logs, info by default.
     #[arg(long, env = "WARD_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormat>,
+    /// One-time join token from `ward join-token create --role node`: a node with no
+    /// credential yet proves it to a bootstrap peer and receives its node credential from
+    /// the site. Ignored once the data directory holds a credential.
+    // Read as text and parsed by `run`: clap would quote a malformed value, secret and all,
+    // in its error.
+    #[arg(
+        long,
+        env = "WARD_JOIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    join_token: Option<String>,
 }
 
 /// Reads a post-quantum mode with the configuration file's own spelling.
@@ -106,27 +123,50 @@ fn parse_pq(text: &str) -> Result<PqMode, String> {
     PqMode::deserialize(deserializer).map_err(|_| "expected off, hybrid or required".to_owned())
 }
 
-pub(crate) fn run(cx: &mut Env<'_>, args: RunArgs) -> Result<u8> {
+pub(crate) fn run(cx: &mut Env<'_>, mut args: RunArgs) -> Result<u8> {
+    let join_token = args.join_token.take().map(Zeroizing::new);
     let config = merge(cx.config.clone(), args);
     config.validate().context("invalid configuration")?;
     logging::init(config.log.format)?;
 
     // Trust material first: nothing listens until the node knows who it is and whom it trusts.
     let dir = DataDir::open(&config.data_dir)?;
-    let dev = if dir.is_fresh() {
+    let join_token = match join_token {
+        Some(_) if dir.file(NODE_CREDENTIAL).symlink_metadata().is_ok() => {
+            // A joined node restarts with the command it joined with.
+            info!("the data directory holds a node credential; the join token is not used");
+            None
+        }
+        Some(text) => {
+            let token = JoinToken::parse(&text).context("--join-token")?;
+            if config.mesh.bootstrap.is_empty() {
+                bail!(
+                    "--join-token needs a bootstrap peer to prove the token to: add --bootstrap \
+                     with an address `ward run` printed on a node of the site"
+                );
+            }
+            Some(token)
+        }
+        None => None,
+    };
+    let dev = if join_token.is_none() && dir.is_fresh() {
         Some(create_dev_fleet(&dir, &config, cx.now)?)
     } else {
         None
     };
-    let node = NodeTrust::load(&dir, &config, cx.now)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("ward")
         .build()
         .context("cannot start the async runtime")?;
+    if let Some(token) = join_token {
+        runtime.block_on(join(&dir, &config, &token, cx.now))?;
+    }
+    let node = NodeTrust::load(&dir, &config, cx.now)?;
+    let desk = DeskKeys::load(&dir, &config)?;
     let span = info_span!("node", peer = %node.peer_id);
-    runtime.block_on(serve(cx, &config, &dir, dev.as_ref(), node).instrument(span))?;
+    runtime.block_on(serve(cx, &config, &dir, dev.as_ref(), node, desk).instrument(span))?;
     Ok(EXIT_OK)
 }
 
@@ -228,6 +268,58 @@ fn create_dev_fleet(dir: &DataDir, config: &Config, now: u64) -> Result<DevFleet
     Ok(DevFleet { fleet, site })
 }
 
+/// Joins the site of the configured bootstrap peers with `token`, and writes what the site
+/// gave into `dir`: the node key and credential, and the anchors they chain to. A fleet root
+/// already in `dir` is a pin: a site under another root is refused.
+async fn join(dir: &DataDir, config: &Config, token: &JoinToken, now: u64) -> Result<()> {
+    let (identity, _) = dir.load_or_create_identity()?;
+    // Checked before the token is spent, so a directory that cannot take the result does
+    // not waste it.
+    let outputs = [
+        dir.file(NODE_KEY),
+        dir.file(SITE_CA_CREDENTIAL),
+        dir.file(NODE_CREDENTIAL),
+    ];
+    files::ensure_absent(&outputs.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
+    let root_path = dir.file(FLEET_ROOT_CREDENTIAL);
+    let pinned_root = match root_path.symlink_metadata() {
+        Ok(_) => Some(read_credential(&root_path)?),
+        Err(_) => None,
+    };
+
+    info!(token = %token.id_hex(), "joining the site through its bootstrap peers");
+    let joined = join_site(
+        identity,
+        &config.mesh.bootstrap,
+        token,
+        now,
+        config.credentials.leeway_secs,
+    )
+    .await
+    .context("cannot join the site")?;
+    if let Some(pinned) = &pinned_root
+        && pinned.as_bytes() != joined.fleet_root.as_bytes()
+    {
+        bail!(
+            "the site's fleet root is not the one in {}; refusing to join another fleet",
+            root_path.display()
+        );
+    }
+
+    if pinned_root.is_none() {
+        files::write_public(&root_path, joined.fleet_root.as_bytes())?;
+    }
+    files::write_public(&dir.file(SITE_CA_CREDENTIAL), joined.site_ca.as_bytes())?;
+    files::write_secret(&dir.file(NODE_KEY), &joined.key.to_cose_key_bytes())?;
+    // Last, as in a development fleet: without it, the directory says it is incomplete.
+    files::write_public(&dir.file(NODE_CREDENTIAL), joined.credential.as_bytes())?;
+    info!(
+        site = joined.credential.claims().site.as_deref().unwrap_or("-"),
+        "joined the site; node credential received"
+    );
+    Ok(())
+}
+
 /// Who this node is and whom it trusts, loaded from the data directory and checked.
 struct NodeTrust {
     identity: Keypair,
@@ -304,6 +396,48 @@ impl NodeTrust {
     }
 }
 
+/// What a node needs to answer join requests: the site CA's key and credential, and the
+/// fleet root above them, which a joining node takes as its anchor.
+struct DeskKeys {
+    site_key: SecretKey,
+    site_ca: Credential,
+    fleet_root: Credential,
+}
+
+impl DeskKeys {
+    /// The keys at `credentials.site_ca_key`, or else in the development fleet's directory;
+    /// `None` when the node has no site CA key, and so takes no join requests.
+    fn load(dir: &DataDir, config: &Config) -> Result<Option<DeskKeys>> {
+        let key_path = match &config.credentials.site_ca_key {
+            Some(path) => path.clone(),
+            None => {
+                let dev_key = dir.dev_pki().join(SITE_KEY);
+                if dev_key.symlink_metadata().is_err() {
+                    return Ok(None);
+                }
+                dev_key
+            }
+        };
+        let site_key = SecretKey::from_cose_key_bytes(&files::read_secret(&key_path)?)
+            .with_context(|| format!("{} is not a Ward private key", key_path.display()))?;
+        let site_path = dir.file(SITE_CA_CREDENTIAL);
+        let site_ca = read_credential(&site_path)?;
+        Issuer::new(&site_key, &site_ca).with_context(|| {
+            format!(
+                "{} is not the key of the site CA in {}",
+                key_path.display(),
+                site_path.display()
+            )
+        })?;
+        let fleet_root = read_credential(&dir.file(FLEET_ROOT_CREDENTIAL))?;
+        Ok(Some(DeskKeys {
+            site_key,
+            site_ca,
+            fleet_root,
+        }))
+    }
+}
+
 /// The error for a data directory set up by an operator without a node credential: this
 /// node's PeerId, and the commands that complete the directory.
 fn missing_credential(dir: &DataDir, peer_id: &PeerId) -> String {
@@ -332,6 +466,7 @@ async fn serve(
     dir: &DataDir,
     dev: Option<&DevFleet>,
     node: NodeTrust,
+    desk: Option<DeskKeys>,
 ) -> Result<()> {
     // Installed before anything is announced, so a signal sent as soon as the addresses
     // are printed stops the node gracefully instead of killing it.
@@ -366,14 +501,28 @@ async fn serve(
     .await
     .context("cannot start the mesh")?;
 
-    let replica = match start_registry(config, dir, &mesh).await {
-        Ok(replica) => replica,
+    let (replica, joining) = match start_registry(config, dir, &mesh).await {
+        Ok(started) => started,
         Err(e) => {
             mesh.shutdown().await;
             return Err(e);
         }
     };
     let steward = replica.spawn_steward(config.raft.to_policy());
+    let desk = match desk {
+        Some(keys) => match open_join_desk(keys, &replica, &mesh, config).await {
+            Ok(desk) => Some(desk),
+            Err(e) => {
+                mesh.shutdown().await;
+                let _ = replica.shutdown().await;
+                return Err(e);
+            }
+        },
+        None => {
+            info!("no site CA key here: this node takes no join requests");
+            None
+        }
+    };
 
     let (stop_admin, admin_stopping) = tokio::sync::oneshot::channel::<()>();
     let site: std::sync::Arc<dyn SiteRegistry> = std::sync::Arc::new(replica.clone());
@@ -402,6 +551,9 @@ async fn serve(
         admin_task.abort();
     }
     drop(steward);
+    for task in [joining, desk].into_iter().flatten() {
+        task.abort();
+    }
     // The mesh goes first: its task serves the replica to peers, and lets go of it only once
     // it stops; then the replica can release its database.
     mesh.shutdown().await;
@@ -412,19 +564,18 @@ async fn serve(
     outcome
 }
 
-/// Starts this node's replica of its site registry, serves it to the mesh, and, on the first
-/// node of a site, makes the site's Raft group with this node as its one voter.
+/// Starts this node's replica of its site registry and serves it to the mesh. On the first
+/// node of a site, makes the site's Raft group with this node as its one voter; on a node
+/// given bootstrap peers and not a member yet, starts asking them to add it as a learner,
+/// and returns that task.
 ///
 /// A node is the first of its site when its registry has no members yet and it was given no
-/// peer to bootstrap from. A node given bootstrap peers waits to be added by the site.
-///
-/// TODO(#5): `--join-token`: a new node proves the token to its bootstrap peer, receives its
-/// node credential, and is added as a learner, instead of waiting to be added.
+/// peer to bootstrap from.
 async fn start_registry(
     config: &Config,
     dir: &DataDir,
     mesh: &MeshHandle,
-) -> Result<Replica<MeshRegistryTransport>> {
+) -> Result<(Replica<MeshRegistryTransport>, Option<JoinHandle<()>>)> {
     let client = mesh.client();
     let transport = MeshRegistryTransport::new(&client);
     let node_id = raft_node_id(&mesh.peer_id());
@@ -443,12 +594,15 @@ async fn start_registry(
         .is_initialized()
         .await
         .context("cannot read the site registry's state")?;
-    if !initialized && config.mesh.bootstrap.is_empty() {
-        let addrs = mesh
-            .listen_addrs()
-            .await
-            .context("cannot read the mesh's listen addresses")?;
-        let member = registry_member(&mesh.peer_id(), addrs.first());
+    if initialized {
+        return Ok((replica, None));
+    }
+    let addrs = mesh
+        .listen_addrs()
+        .await
+        .context("cannot read the mesh's listen addresses")?;
+    let member = registry_member(&mesh.peer_id(), addrs.first());
+    if config.mesh.bootstrap.is_empty() {
         replica
             .initialize([(node_id, member)].into_iter().collect())
             .await
@@ -457,13 +611,43 @@ async fn start_registry(
             node = format_args!("{node_id:016x}"),
             "site registry initialised with this node as its voter"
         );
-    } else if !initialized {
-        warn!(
-            node = format_args!("{node_id:016x}"),
-            "not a member of the site registry yet: a member must add this node"
-        );
+        return Ok((replica, None));
     }
-    Ok(replica)
+    info!(
+        node = format_args!("{node_id:016x}"),
+        "not a member of the site registry yet: asking the bootstrap peers to add this node"
+    );
+    let joining = tokio::spawn(join_registry(
+        MeshRegistryTransport::new(&client),
+        config.mesh.bootstrap.clone(),
+        node_id,
+        member,
+    ));
+    Ok((replica, Some(joining)))
+}
+
+/// Attaches a join desk with `keys` to the mesh: from now on, this node answers join
+/// requests for its site.
+async fn open_join_desk(
+    keys: DeskKeys,
+    replica: &Replica<MeshRegistryTransport>,
+    mesh: &MeshHandle,
+    config: &Config,
+) -> Result<JoinHandle<()>> {
+    let desk = JoinDesk::new(
+        replica.clone(),
+        keys.site_key,
+        keys.site_ca,
+        keys.fleet_root,
+        config.credentials.node_lifetime.secs(),
+    )?;
+    let requests = mesh
+        .client()
+        .take_join_requests()
+        .await
+        .context("cannot take join requests from the mesh")?;
+    info!("site CA key loaded: this node answers join requests");
+    Ok(desk.spawn(requests))
 }
 
 /// Waits for SIGTERM or SIGINT, or for the admin API to fail, which stops the node too: a

@@ -1,6 +1,6 @@
 //! The libp2p behaviours a node runs and how they are configured: the transports, connection
-//! limits, the block list for bans, admission, anti-entropy and the site registry's Raft
-//! traffic over request-response, gossipsub with peer scoring, Kademlia and identify.
+//! limits, the block list for bans, admission, anti-entropy, the site registry's Raft traffic
+//! and joining over request-response, gossipsub with peer scoring, Kademlia and identify.
 
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use ward_crypto::backend::{Backend as _, RustCrypto};
 use super::admission::{AdmissionMessage, MAX_ADMISSION_MESSAGE_LEN};
 use super::client::MeshError;
 use super::config::MeshConfig;
+use super::join::{JOIN_PROTOCOL, JoinRequest, JoinResponse, join_codec};
 use super::registry::{REGISTRY_PROTOCOL, REGISTRY_REQUEST_TIMEOUT, RegistryCodec};
 use super::sync::{
     CREDENTIALS_TOPIC, MAX_GOSSIP_LEN, MAX_SYNC_REQUEST_LEN, MAX_SYNC_RESPONSE_LEN,
@@ -56,6 +57,7 @@ pub(super) struct MeshBehaviour {
     pub(super) admission: request_response::cbor::Behaviour<AdmissionMessage, AdmissionMessage>,
     pub(super) sync: request_response::cbor::Behaviour<SyncRequest, SyncResponse>,
     pub(super) registry: request_response::Behaviour<RegistryCodec>,
+    pub(super) join: request_response::cbor::Behaviour<JoinRequest, JoinResponse>,
     pub(super) gossip: gossipsub::Behaviour,
     pub(super) kademlia: kad::Behaviour<MemoryStore>,
     pub(super) identify: identify::Behaviour,
@@ -118,6 +120,12 @@ pub(super) fn build_swarm(
                     [(REGISTRY_PROTOCOL, ProtocolSupport::Full)],
                     request_response::Config::default()
                         .with_request_timeout(REGISTRY_REQUEST_TIMEOUT),
+                ),
+                // Answered only: a node joins with a swarm of its own (see `join`).
+                join: request_response::Behaviour::with_codec(
+                    join_codec(),
+                    [(JOIN_PROTOCOL, ProtocolSupport::Inbound)],
+                    request_response::Config::default(),
                 ),
                 gossip,
                 kademlia,

@@ -143,6 +143,7 @@ pub(super) enum Command {
     #[cfg(feature = "test-hooks")]
     PublishUnchecked(&'static str, Vec<u8>, oneshot::Sender<bool>),
     Registry(super::registry::RegistryOp),
+    Join(super::swarm::JoinOp),
     Shutdown,
 }
 

@@ -253,8 +253,9 @@ pub(super) struct InboundRequest {
 /// be sent again, or it could be committed twice.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum Undelivered {
-    /// The peer is not connected and admitted (a dial may have started); nothing was sent.
-    #[error("peer not admitted")]
+    /// The peer is not connected and admitted as a node of this site (a dial may have
+    /// started); nothing was sent.
+    #[error("peer not admitted as a node of this site")]
     NotAdmitted,
     /// The peer answered, but was banned or lost its admission while the request was out,
     /// so its answer is not believed.
@@ -427,12 +428,17 @@ async fn answer<T: RegistryTransport>(
 }
 
 /// Whether `request`, if it acts for a Raft node (a candidate's vote, a leader's append or
-/// snapshot), acts for `peer`'s own. Writes, learners and probes act for no node.
+/// snapshot, a learner to add), acts for `peer`'s own. A node may ask to join the registry,
+/// but only as itself, at an address that names it. Writes and probes act for no node.
 fn speaks_for_itself(peer: &PeerId, request: &RaftRequest) -> bool {
     let claimed = match request {
         RaftRequest::Vote(rpc) => rpc.vote.leader_id().voted_for(),
         RaftRequest::AppendEntries(rpc) => rpc.vote.leader_id().voted_for(),
         RaftRequest::InstallSnapshot(rpc) => rpc.vote.leader_id().voted_for(),
+        RaftRequest::AddLearner(id, node) => {
+            let named = member_peer(node).map(|(named, _)| named);
+            return *id == raft_node_id(peer) && named.as_ref() == Some(peer);
+        }
         _ => None,
     };
     claimed.is_none_or(|id| id == raft_node_id(peer))
@@ -447,6 +453,26 @@ mod tests {
 
     fn peer() -> PeerId {
         Keypair::generate_ed25519().public().to_peer_id()
+    }
+
+    #[test]
+    fn a_node_may_add_only_itself_as_a_learner() {
+        let (joiner, other) = (peer(), peer());
+        let addr: Multiaddr = "/ip4/10.0.0.7/udp/7400/quic-v1".parse().expect("multiaddr");
+        let itself =
+            RaftRequest::AddLearner(raft_node_id(&joiner), registry_member(&joiner, Some(&addr)));
+        assert!(speaks_for_itself(&joiner, &itself));
+        assert!(
+            !speaks_for_itself(&other, &itself),
+            "a peer adding another node"
+        );
+        let borrowed_address =
+            RaftRequest::AddLearner(raft_node_id(&joiner), registry_member(&other, Some(&addr)));
+        assert!(
+            !speaks_for_itself(&joiner, &borrowed_address),
+            "its own id at an address naming another peer"
+        );
+        assert!(speaks_for_itself(&other, &RaftRequest::Probe));
     }
 
     #[test]

@@ -22,7 +22,8 @@
 //! address only once it is admitted (inserts into the routing table are manual). Gossipsub
 //! gives a pending peer an application score below its publish threshold, so nothing is
 //! published to it and it is not grafted into the topic mesh. Peers that are not admitted
-//! within [`MeshConfig::admission_timeout`] are disconnected.
+//! within [`MeshConfig::admission_timeout`] are disconnected. The one thing a pending peer may
+//! ask is to join the site (`join`): that is how a node without a credential gets one.
 //!
 //! Gossip is validated by the application (gossipsub's `validate_messages`): a message is
 //! forwarded only after [`Trust`] has verified it. A forged revocation or credential is
@@ -35,12 +36,15 @@
 //!
 //! The swarm is owned by one task; [`MeshClient`] talks to it over a bounded channel, and
 //! [`MeshEvent`]s are broadcast to subscribers. This file holds the task's connection,
-//! admission, ban and discovery handling; `gossip`, `anti_entropy` and `registry` (the site
-//! registry's Raft traffic) hold the rest of it.
+//! admission, ban and discovery handling; `gossip`, `anti_entropy`, `registry` (the site
+//! registry's Raft traffic) and `join` hold the rest of it.
 
 mod anti_entropy;
 mod gossip;
+mod join;
 mod registry;
+
+pub(crate) use join::JoinOp;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -57,6 +61,7 @@ use libp2p::swarm::{ListenError, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm, allow_block_list, identify};
 use tokio::sync::{broadcast, mpsc};
 use tracing::{debug, info, warn};
+use ward_crypto::Credential;
 use ward_crypto::chain::DEFAULT_LEEWAY_SECS;
 
 use super::admission::{Admission, AdmissionMessage, AdmittedPeer};
@@ -65,6 +70,7 @@ use super::client::{
     COMMAND_QUEUE, Command, EVENT_QUEUE, MeshClient, MeshError, MeshEvent, MeshHandle, MeshStatus,
 };
 use super::config::{MeshConfig, PqMode};
+use super::join::InboundJoin;
 use super::sync::REVOCATIONS_TOPIC;
 use super::trust::Trust;
 use crate::metrics::Metrics;
@@ -144,9 +150,15 @@ impl Mesh {
 
         let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
         let (events, _) = broadcast::channel(EVENT_QUEUE);
+        // The credential was checked by whoever built `local`; one that does not decode names
+        // no site, and then no peer shares the site registry.
+        let site = Credential::decode(&local.credential)
+            .ok()
+            .and_then(|credential| credential.claims().site.clone());
         let runtime = MeshRuntime {
             swarm,
             config,
+            site,
             local,
             trust,
             peers: HashMap::new(),
@@ -154,6 +166,8 @@ impl Mesh {
             syncing: HashMap::new(),
             pulled: HashMap::new(),
             registry: registry::RegistryRoutes::default(),
+            join_desk: None,
+            own_commands: commands.downgrade(),
             events: events.clone(),
             metrics: metrics.clone(),
         };
@@ -194,6 +208,13 @@ struct MeshRuntime {
     /// it; a Summary with that digest again starts no exchange back.
     pulled: HashMap<PeerId, [u8; 32]>,
     registry: registry::RegistryRoutes,
+    /// The site named in this node's credential: only admitted peers of the same site take
+    /// part in its registry.
+    site: Option<String>,
+    /// Where join requests from pending peers go; none until a desk is attached.
+    join_desk: Option<mpsc::Sender<InboundJoin>>,
+    /// The task's own command queue, for answers that come back from other tasks.
+    own_commands: mpsc::WeakSender<Command>,
     events: broadcast::Sender<MeshEvent>,
     metrics: Arc<Metrics>,
 }
@@ -254,6 +275,7 @@ impl MeshRuntime {
                 let _ = reply.send(sent);
             }
             Command::Registry(op) => self.on_registry_op(op),
+            Command::Join(op) => self.on_join_op(op),
             // The run loop stops on it before dispatching here.
             Command::Shutdown => {}
         }
@@ -316,6 +338,7 @@ impl MeshRuntime {
             SwarmEvent::Behaviour(MeshBehaviourEvent::Registry(event)) => {
                 self.on_registry_event(event)
             }
+            SwarmEvent::Behaviour(MeshBehaviourEvent::Join(event)) => self.on_join_event(event),
             SwarmEvent::Behaviour(MeshBehaviourEvent::Gossip(event)) => self.on_gossip(event),
             SwarmEvent::Behaviour(MeshBehaviourEvent::Identify(identify::Event::Received {
                 peer_id,

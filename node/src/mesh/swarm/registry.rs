@@ -1,6 +1,6 @@
-//! The swarm task's side of the registry protocol: Raft's requests sent to admitted peers
-//! and their replies routed back to the waiting transport, and requests from admitted peers
-//! handed to the replica's serve task. Everything else is dropped unanswered.
+//! The swarm task's side of the registry protocol: Raft's requests sent to admitted peers of
+//! this node's site and their replies routed back to the waiting transport, and requests from
+//! them handed to the replica's serve task. Everything else is dropped unanswered.
 //!
 //! The swarm task never decodes a registry message nor waits on the replica: bytes pass
 //! through, and the replica's answer comes back as a command, so a slow write or a large
@@ -38,7 +38,7 @@ impl MeshRuntime {
                 request,
                 reply,
             } => {
-                if self.is_admitted(&peer) {
+                if self.is_site_member(&peer) {
                     let id = self
                         .swarm
                         .behaviour_mut()
@@ -93,7 +93,7 @@ impl MeshRuntime {
                     return;
                 };
                 // Banned or expired while the request was out: its answer counts for nothing.
-                let result = if self.is_admitted(&peer) {
+                let result = if self.is_site_member(&peer) {
                     Ok(response)
                 } else {
                     Err(Undelivered::AnswerDiscarded)
@@ -126,8 +126,8 @@ impl MeshRuntime {
         channel: request_response::ResponseChannel<Vec<u8>>,
     ) {
         // Dropping the channel closes the stream: the sender learns nothing, not even why.
-        if !self.is_admitted(&peer) {
-            debug!(%peer, "registry request from a peer not admitted dropped");
+        if !self.is_site_member(&peer) {
+            debug!(%peer, "registry request from a peer not admitted, or of another site, dropped");
             return;
         }
         let Some(inbox) = &self.registry.inbox else {
@@ -151,8 +151,15 @@ impl MeshRuntime {
         }
     }
 
-    fn is_admitted(&self, peer: &PeerId) -> bool {
-        matches!(self.peers.get(peer), Some(PeerState::Admitted(_)))
+    /// Whether `peer` is admitted and belongs to this node's site. Nodes of other sites are
+    /// admitted to the mesh for gossip, but a site's registry is its own.
+    fn is_site_member(&self, peer: &PeerId) -> bool {
+        match self.peers.get(peer) {
+            Some(PeerState::Admitted(admitted)) => {
+                self.site.is_some() && admitted.credential.claims().site == self.site
+            }
+            _ => false,
+        }
     }
 
     /// Dials a registry member at its recorded address and at whatever discovery knows of
