@@ -66,6 +66,9 @@ pub struct RedbLogStore {
     /// Appends waiting for the sync thread's next durable commit. The thread stops once every
     /// clone of the store is gone.
     unsynced: mpsc::Sender<LogFlushed<SiteRaft>>,
+    /// Held by every clone and by the sync thread: once it has no holder, the log no longer
+    /// touches the database, which other parts of the node may share.
+    lease: Arc<()>,
 }
 
 impl RedbLogStore {
@@ -75,16 +78,30 @@ impl RedbLogStore {
         // Weak, so that the database closes as soon as the stores let go of it: a node
         // restarted in the same process can open it again at once.
         let sync_db = Arc::downgrade(&db);
+        let lease = Arc::new(());
+        let thread_lease = lease.clone();
         std::thread::Builder::new()
             .name("ward-raft-log-sync".into())
-            .spawn(move || sync_appends(&sync_db, &queued))
+            .spawn(move || {
+                sync_appends(&sync_db, &queued);
+                drop(thread_lease);
+            })
             .map_err(write_logs)?;
-        let store = RedbLogStore { db, unsynced };
+        let store = RedbLogStore {
+            db,
+            unsynced,
+            lease,
+        };
         let txn = store.begin_write().map_err(write_logs)?;
         txn.open_table(LOG).map_err(write_logs)?;
         txn.open_table(META).map_err(write_logs)?;
         txn.commit().map_err(write_logs)?;
         Ok(store)
+    }
+
+    /// A handle that tells when the log, its clones and its sync thread are all gone.
+    pub(crate) fn lease(&self) -> Weak<()> {
+        Arc::downgrade(&self.lease)
     }
 
     fn begin_write(&self) -> Result<WriteTransaction, redb::Error> {

@@ -139,6 +139,8 @@ pub struct Replica<T: RegistryTransport> {
     id: NodeId,
     raft: Raft<SiteRaft>,
     state_machine: RedbStateMachine,
+    /// Tells when the log store and its sync thread have let go of the database.
+    log_lease: std::sync::Weak<()>,
     transport: T,
     write_timeout: Duration,
 }
@@ -161,6 +163,29 @@ impl<T: RegistryTransport> Replica<T> {
         transport: T,
     ) -> Result<Replica<T>, ReplicaError> {
         let (log, state_machine) = crate::open(path)?;
+        Self::start_on(id, log, state_machine, config, transport).await
+    }
+
+    /// Starts replica `id` with its tables in `db`, a database the node shares with its other
+    /// parts (its tables are named `raft.*` and `registry.*`). [`Replica::shutdown`] returns
+    /// once the replica no longer holds `db`; the other holders keep it open.
+    pub async fn start_in(
+        id: NodeId,
+        db: Arc<redb::Database>,
+        config: &ReplicaConfig,
+        transport: T,
+    ) -> Result<Replica<T>, ReplicaError> {
+        let (log, state_machine) = crate::from_database(db)?;
+        Self::start_on(id, log, state_machine, config, transport).await
+    }
+
+    async fn start_on(
+        id: NodeId,
+        log: crate::RedbLogStore,
+        state_machine: RedbStateMachine,
+        config: &ReplicaConfig,
+        transport: T,
+    ) -> Result<Replica<T>, ReplicaError> {
         let raft_config = openraft::Config {
             cluster_name: "ward-site".into(),
             heartbeat_interval: millis(config.heartbeat),
@@ -172,6 +197,7 @@ impl<T: RegistryTransport> Replica<T> {
         }
         .validate()
         .map_err(|e| ReplicaError::Config(e.to_string()))?;
+        let log_lease = log.lease();
         let raft = Raft::new(
             id,
             Arc::new(raft_config),
@@ -186,6 +212,7 @@ impl<T: RegistryTransport> Replica<T> {
             id,
             raft,
             state_machine,
+            log_lease,
             transport,
             write_timeout: config.write_timeout,
         })
@@ -500,18 +527,19 @@ impl<T: RegistryTransport> Replica<T> {
         }
     }
 
-    /// Stops Raft and waits until the database file is released (openraft's tasks and
-    /// messages still being answered hold it for a moment), so that the node can be started
-    /// again from it. The database keeps everything for that restart.
+    /// Stops Raft and waits until the replica has let go of its database (openraft's tasks
+    /// and messages still being answered hold it for a moment). A database the replica had
+    /// to itself is then closed, so that the node can be started again from it; a shared one
+    /// stays open for its other holders. The database keeps everything for that restart.
     pub async fn shutdown(self) -> Result<(), ReplicaError> {
-        let database = self.state_machine.database();
+        let leases = [self.state_machine.lease(), self.log_lease.clone()];
         self.raft
             .shutdown()
             .await
             .map_err(|e| ReplicaError::Stopped(e.to_string()))?;
         drop(self);
         let deadline = Instant::now() + RELEASE_TIMEOUT;
-        while database.strong_count() > 0 {
+        while leases.iter().any(|lease| lease.strong_count() > 0) {
             if Instant::now() >= deadline {
                 return Err(ReplicaError::Stopped(
                     "the registry database is still in use".into(),

@@ -68,12 +68,18 @@ struct TableImage {
 #[derive(Clone, Debug)]
 pub struct RedbStateMachine {
     db: Arc<Database>,
+    /// Held by every clone: once it has no holder, the state machine no longer touches the
+    /// database, which other parts of the node may share.
+    lease: Arc<()>,
 }
 
 impl RedbStateMachine {
     /// The state machine kept in `db`; its tables are created if missing.
     pub fn new(db: Arc<Database>) -> Result<RedbStateMachine, StorageError<NodeId>> {
-        let sm = RedbStateMachine { db };
+        let sm = RedbStateMachine {
+            db,
+            lease: Arc::new(()),
+        };
         let txn = sm.begin_write().map_err(write_sm)?;
         txn.open_table(APPLIED).map_err(write_sm)?;
         txn.open_table(SNAPSHOT).map_err(write_sm)?;
@@ -92,9 +98,9 @@ impl RedbStateMachine {
         Ok(applied.map(|id| id.index))
     }
 
-    /// A handle that tells when every user of the database is gone.
-    pub(crate) fn database(&self) -> std::sync::Weak<Database> {
-        Arc::downgrade(&self.db)
+    /// A handle that tells when the state machine and all its clones are gone.
+    pub(crate) fn lease(&self) -> std::sync::Weak<()> {
+        Arc::downgrade(&self.lease)
     }
 
     /// A read transaction over the registry as last applied, for queries.

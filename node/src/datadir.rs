@@ -45,14 +45,9 @@ pub const NODE_CREDENTIAL: &str = "node.cwt";
 pub const FLEET_ROOT_CREDENTIAL: &str = "fleet-root.cwt";
 /// The credential of the site CA that issued the node's.
 pub const SITE_CA_CREDENTIAL: &str = "site-ca.cwt";
-/// The redb database of the mesh store.
+/// The node's redb database: the mesh store's tables, and its replica of the site registry
+/// (the Raft log and the registry's tables).
 pub const DATABASE: &str = "ward.redb";
-/// The redb database of the node's replica of its site registry: the Raft log and the
-/// registry's tables.
-///
-/// TODO(#5): keep these tables in `ward.redb` with the mesh store's, one database per node as
-/// DESIGN §6 has it, once the mesh store can open a database shared with the replica.
-pub const REGISTRY_DATABASE: &str = "registry.redb";
 /// The development fleet and site, with their private keys.
 pub const DEV_PKI: &str = "dev-pki";
 

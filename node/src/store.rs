@@ -27,6 +27,7 @@
 //! silently dropped is a revoked camera let back in.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use redb::{
     Database, DatabaseError, Durability, ReadOnlyTable, ReadableDatabase as _, ReadableTable as _,
@@ -111,10 +112,10 @@ pub enum Corruption {
     KeyMismatch,
 }
 
-/// The node's persistent mesh state: revocations and credentials, in one redb file.
+/// The node's persistent mesh state: revocations and credentials, in the node's redb file.
 #[derive(Debug)]
 pub struct MeshStore {
-    db: Database,
+    db: Arc<Database>,
     path: PathBuf,
 }
 
@@ -129,7 +130,10 @@ impl MeshStore {
             Err(DatabaseError::DatabaseAlreadyOpen) => return Err(StoreError::Locked { path }),
             Err(source) => return Err(StoreError::Open { path, source }),
         };
-        let store = MeshStore { db, path };
+        let store = MeshStore {
+            db: Arc::new(db),
+            path,
+        };
 
         // Create both tables now, so that readers never meet a missing table.
         let txn = store.begin_write(REVOCATIONS)?;
@@ -143,6 +147,13 @@ impl MeshStore {
         let revocations = store.revocation_count()?;
         info!(path = %store.path.display(), revocations, "mesh store opened");
         Ok(store)
+    }
+
+    /// The database the store lives in, for the node's other parts to keep their tables in
+    /// (the site registry's replica does): one file per node. It stays open while any
+    /// holder has it.
+    pub fn database(&self) -> Arc<Database> {
+        self.db.clone()
     }
 
     /// The file the store lives in.

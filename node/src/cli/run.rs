@@ -8,7 +8,7 @@
 //!                   │
 //!                 identity (created once), node.key + node.cwt, fleet-root.cwt, site-ca.cwt
 //!                   │        missing credential: stop, and say how to issue one
-//! start           mesh store (ward.redb) ─▶ mesh ─▶ site registry replica (registry.redb),
+//! start           ward.redb: mesh store ─▶ mesh ─▶ site registry replica, tables beside it,
 //!                   first node of its site? initialise a one-voter Raft group;
 //!                   given bootstrap peers? ask them to add this node as a learner
 //!                 ─▶ join desk, if the site CA key is here ─▶ admin API; print addresses
@@ -23,6 +23,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
@@ -43,8 +44,7 @@ use super::{EXIT_OK, Env, os_rng};
 use crate::admin::{self, AdminToken};
 use crate::config::Config;
 use crate::datadir::{
-    DATABASE, DataDir, FLEET_ROOT_CREDENTIAL, NODE_CREDENTIAL, NODE_KEY, REGISTRY_DATABASE,
-    SITE_CA_CREDENTIAL,
+    DATABASE, DataDir, FLEET_ROOT_CREDENTIAL, NODE_CREDENTIAL, NODE_KEY, SITE_CA_CREDENTIAL,
 };
 use crate::duration::{Lifetime, rfc3339};
 use crate::files;
@@ -479,6 +479,8 @@ async fn serve(
     };
     let store = MeshStore::open(dir.file(DATABASE))
         .with_context(|| format!("cannot open the mesh store in {}", dir.path().display()))?;
+    // One database per node: the registry's tables go beside the mesh store's.
+    let database = store.database();
     let admin_listener = tokio::net::TcpListener::bind(config.admin.listen)
         .await
         .with_context(|| format!("cannot listen on {} for the admin API", config.admin.listen))?;
@@ -501,7 +503,7 @@ async fn serve(
     .await
     .context("cannot start the mesh")?;
 
-    let (replica, joining) = match start_registry(config, dir, &mesh).await {
+    let (replica, joining) = match start_registry(config, database, &mesh).await {
         Ok(started) => started,
         Err(e) => {
             mesh.shutdown().await;
@@ -525,7 +527,7 @@ async fn serve(
     };
 
     let (stop_admin, admin_stopping) = tokio::sync::oneshot::channel::<()>();
-    let site: std::sync::Arc<dyn SiteRegistry> = std::sync::Arc::new(replica.clone());
+    let site: Arc<dyn SiteRegistry> = Arc::new(replica.clone());
     let services = admin::Services {
         mesh: mesh.client(),
         site: Some(site),
@@ -573,16 +575,15 @@ async fn serve(
 /// peer to bootstrap from.
 async fn start_registry(
     config: &Config,
-    dir: &DataDir,
+    database: Arc<redb::Database>,
     mesh: &MeshHandle,
 ) -> Result<(Replica<MeshRegistryTransport>, Option<JoinHandle<()>>)> {
     let client = mesh.client();
     let transport = MeshRegistryTransport::new(&client);
     let node_id = raft_node_id(&mesh.peer_id());
-    let path = dir.file(REGISTRY_DATABASE);
-    let replica = Replica::start(node_id, &path, &ReplicaConfig::default(), transport)
+    let replica = Replica::start_in(node_id, database, &ReplicaConfig::default(), transport)
         .await
-        .with_context(|| format!("cannot start the site registry in {}", path.display()))?;
+        .context("cannot start the site registry")?;
     client
         .serve_registry(replica.clone())
         .await
@@ -715,8 +716,8 @@ async fn announce(
         )?;
         writeln!(
             out,
-            "  more nodes      ward cert issue --role node --subject <PeerId> --ca {} --out <DIR>/node",
-            pki.display()
+            "  more nodes      ward join-token create --role node, then on the new node: \
+             ward run --bootstrap <a bootstrap address below> --join-token <token>"
         )?;
     }
     writeln!(out, "Ward node {peer_id} running")?;
