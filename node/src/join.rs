@@ -140,13 +140,7 @@ impl<T: RegistryTransport> JoinDesk<T> {
     ) -> Result<Credential, String> {
         // Everything that can be checked without the token comes first, so a request the
         // desk would fail anyway does not spend it.
-        let key = CoseKey::from_slice(&request.key)
-            .ok()
-            .and_then(|key| PublicKey::from_cose_key(&key).ok())
-            .ok_or("the node key is not a public COSE_Key")?;
-        if Some(key.algorithm()) != Role::Node.required_key_algorithm() {
-            return Err("a node key must be a P-256 (ES256) key".to_owned());
-        }
+        let key = requested_node_key(&request.key)?;
         let unavailable =
             |e: &dyn std::fmt::Display| format!("the site registry is unavailable: {e}");
         // A token's role never changes: after a linearizable barrier, the local record says
@@ -221,6 +215,19 @@ impl<T: RegistryTransport> JoinDesk<T> {
     }
 }
 
+/// The node key a join request carries: a public COSE_Key of the type a node credential
+/// must bind (P-256, ES256).
+pub fn requested_node_key(cose_key: &[u8]) -> Result<PublicKey, String> {
+    let key = CoseKey::from_slice(cose_key)
+        .ok()
+        .and_then(|key| PublicKey::from_cose_key(&key).ok())
+        .ok_or("the node key is not a public COSE_Key")?;
+    if Some(key.algorithm()) != Role::Node.required_key_algorithm() {
+        return Err("a node key must be a P-256 (ES256) key".to_owned());
+    }
+    Ok(key)
+}
+
 /// What a node that joined holds, checked: its key, and the credentials it was given.
 #[derive(Debug)]
 pub struct Joined {
@@ -286,14 +293,18 @@ pub async fn join_site(
     })
 }
 
-enum Checked {
+/// What [`check_joined`] found in an answer that is not a usable credential.
+#[derive(Debug)]
+pub enum Checked {
+    /// The site said no, and why.
     Refused(String),
+    /// The answer does not hold together, and how.
     Invalid(String),
 }
 
-/// Checks that `response` gives `peer` a valid node credential for `key`, chaining to the
-/// fleet root it came with.
-fn check_joined(
+/// Checks that `response` gives `peer` a valid node credential for `key` at `now`, chaining
+/// to the fleet root it came with; the joiner's check of what a bootstrap peer sent.
+pub fn check_joined(
     peer: &PeerId,
     key: SecretKey,
     response: JoinResponse,

@@ -95,6 +95,30 @@ impl Fleet {
     /// A node identity and its credential, issued with `ward cert issue --role node`, and a
     /// path for its store.
     pub fn node(&self) -> Node {
+        self.node_of("site-a")
+    }
+
+    /// Adds a site to the fleet with `ward site init`; its bundle is the directory `name`.
+    pub fn add_site(&self, name: &str) {
+        run(
+            self.dir.path(),
+            &[
+                "site",
+                "init",
+                "--name",
+                name,
+                "--fleet",
+                "./fleet",
+                "--dir",
+                &format!("./{name}"),
+            ],
+        );
+    }
+
+    /// A node of `site`, a site of this fleet, as [`Fleet::node`] makes one of `site-a`. The
+    /// message of a node of another site brings its site CA, so that nodes trusting only
+    /// `site-a` admit it.
+    pub fn node_of(&self, site: &str) -> Node {
         let identity = Keypair::generate_ed25519();
         let peer = identity.public().to_peer_id();
         let prefix = format!("./node-{peer}");
@@ -109,7 +133,7 @@ impl Fleet {
                 "--subject",
                 &subject,
                 "--ca",
-                "./site-a",
+                &format!("./{site}"),
                 "--out",
                 &prefix,
             ],
@@ -119,7 +143,10 @@ impl Fleet {
             &fs::read(self.dir.path().join(format!("node-{peer}.key"))).expect("key written"),
         )
         .expect("a Ward key file");
-        let message = AdmissionMessage::new(&credential, &key, &peer).expect("matching key");
+        let mut message = AdmissionMessage::new(&credential, &key, &peer).expect("matching key");
+        if site != "site-a" {
+            message = message.with_site_ca(&self.read_credential(&format!("{site}/site-ca.cwt")));
+        }
         Node {
             identity,
             message,

@@ -23,7 +23,8 @@ use ward_node::mesh::{
     registry_member,
 };
 use ward_tests::mesh::{
-    Cluster, EVENT_TIMEOUT, Fleet, TCP, config, first_addr, now, spawn, spawn_with, wait_for,
+    Cluster, EVENT_TIMEOUT, Fleet, TCP, config, eventually, first_addr, now, spawn, spawn_with,
+    wait_for,
 };
 
 /// Long enough for Raft over real sockets on a loaded two-core machine.
@@ -331,6 +332,122 @@ async fn a_peer_not_admitted_gets_no_answer_and_reaches_no_replica() {
             .contains(&outsider_id)
     );
 
+    member.shutdown().await;
+    gate.shutdown().await;
+    replica.shutdown().await.expect("replica stops");
+}
+
+/// Nodes of two sites of one fleet admit each other for gossip, but a site's registry is its
+/// own: no Raft message goes either way between them. Within a site, a node may ask to be
+/// added as a learner, but only as itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_nodes_of_the_site_take_part_in_its_registry_and_each_adds_only_itself() {
+    let fleet = Fleet::new("acme");
+    fleet.add_site("site-b");
+    let gate = spawn(TCP, fleet.node(), fleet.admission(RevocationSet::new())).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let replica = start_replica(&gate, dir.path()).await;
+    let gate_id = gate.peer_id();
+    let members = BTreeMap::from([(replica.id(), registry_member(&gate_id, None))]);
+    replica.initialize(members).await.expect("site initialised");
+    leader_within(std::slice::from_ref(&replica), WAIT).await;
+    let gate_node = registry_member(&gate_id, None);
+
+    // A node of the other site: admitted both ways, and still no registry traffic.
+    let stranger = spawn(
+        TCP,
+        fleet.node_of("site-b"),
+        fleet.admission(RevocationSet::new()),
+    )
+    .await;
+    let stranger_id = stranger.peer_id();
+    let mut events = stranger.subscribe();
+    stranger.dial(first_addr(&gate).await).await.expect("dial");
+    wait_for(&mut events, |e| *e == MeshEvent::Admitted(gate_id)).await;
+    eventually(WAIT, "the gate admits the node of site-b", || async {
+        gate.admitted_peers()
+            .await
+            .expect("running")
+            .contains(&stranger_id)
+    })
+    .await;
+    let asked = MeshRegistryTransport::new(&stranger)
+        .send(
+            replica.id(),
+            &gate_node,
+            RaftRequest::AddLearner(
+                raft_node_id(&stranger_id),
+                registry_member(&stranger_id, None),
+            ),
+        )
+        .await;
+    assert!(
+        matches!(asked, Err(TransportError::Unreachable(_))),
+        "a node of another site reached the registry: {asked:?}"
+    );
+    let sent = MeshRegistryTransport::new(&gate)
+        .send(
+            raft_node_id(&stranger_id),
+            &registry_member(&stranger_id, None),
+            RaftRequest::Probe,
+        )
+        .await;
+    assert!(
+        matches!(sent, Err(TransportError::Unreachable(_))),
+        "registry traffic to a node of another site: {sent:?}"
+    );
+
+    // A node of the site, admitted, asks to add someone else: dropped unanswered.
+    let member = spawn(TCP, fleet.node(), fleet.admission(RevocationSet::new())).await;
+    let member_id = member.peer_id();
+    let mut events = member.subscribe();
+    member.dial(first_addr(&gate).await).await.expect("dial");
+    wait_for(&mut events, |e| *e == MeshEvent::Admitted(gate_id)).await;
+    let transport = MeshRegistryTransport::new(&member);
+    let someone_else = RaftRequest::AddLearner(
+        raft_node_id(&stranger_id),
+        registry_member(&stranger_id, None),
+    );
+    let reply = transport.send(replica.id(), &gate_node, someone_else).await;
+    assert!(reply.is_err(), "a node added another: {reply:?}");
+    let its_id_at_another_address = RaftRequest::AddLearner(
+        raft_node_id(&member_id),
+        registry_member(&stranger_id, None),
+    );
+    let reply = transport
+        .send(replica.id(), &gate_node, its_id_at_another_address)
+        .await;
+    assert!(
+        reply.is_err(),
+        "a node added itself under another PeerId: {reply:?}"
+    );
+    let learners = |replica: &MeshReplica| -> Vec<u64> {
+        replica
+            .metrics()
+            .membership_config
+            .nodes()
+            .map(|(id, _)| *id)
+            .collect()
+    };
+    assert_eq!(learners(&replica), vec![replica.id()], "membership changed");
+
+    // As itself, it is added.
+    let reply = transport
+        .send(
+            replica.id(),
+            &gate_node,
+            RaftRequest::AddLearner(raft_node_id(&member_id), registry_member(&member_id, None)),
+        )
+        .await
+        .expect("a node of the site is answered");
+    assert!(matches!(reply, RaftReply::Write(Ok(_))), "{reply:?}");
+    let mut members = learners(&replica);
+    members.sort_unstable();
+    let mut expected = vec![replica.id(), raft_node_id(&member_id)];
+    expected.sort_unstable();
+    assert_eq!(members, expected);
+
+    stranger.shutdown().await;
     member.shutdown().await;
     gate.shutdown().await;
     replica.shutdown().await.expect("replica stops");

@@ -17,6 +17,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use coset::CborSerializable as _;
 use getrandom::SysRng;
 use getrandom::rand_core::UnwrapErr;
 use libp2p_identity::PeerId;
@@ -45,10 +46,11 @@ use ward_fuzz::fleet::{CAMERA_NAME, CAMERA_SCOPE, NOW, ROOT_NAME, SITE, YEAR, fl
 use ward_fuzz::gate_script::{GateScript, SESSION, Step, TOKEN_KEY, frame};
 use ward_fuzz::mesh::{OTHER_SITE, mesh, remote_peer};
 use ward_fuzz::oscore_pair::genuine_requests;
-use ward_node::mesh::AdmissionMessage;
+use ward_node::join::check_joined;
 use ward_node::mesh::sync::{
     SyncRequest, SyncResponse, decode_gossip_revocation, encode_gossip_revocation, split_ids,
 };
+use ward_node::mesh::{AdmissionMessage, JoinRequest, JoinResponse};
 
 /// COSE_Sign1's tag 18 as its one-byte head, and the CWT tag 61 as its two-byte head.
 const TAG_COSE_SIGN1: u8 = 0xd2;
@@ -69,7 +71,7 @@ fn main() -> io::Result<()> {
 
     let nodes = MeshNodes::issue(&mut rng);
 
-    let targets: [(&str, Vec<Seed>, Decodes); 16] = [
+    let targets: [(&str, Vec<Seed>, Decodes); 17] = [
         ("credential", credential_seeds(&mut rng), |b| {
             Credential::decode(b).is_ok()
         }),
@@ -111,6 +113,15 @@ fn main() -> io::Result<()> {
             b.split_first().is_some_and(|(_, message)| {
                 cbor4ii::serde::from_slice::<AdmissionMessage>(message).is_ok()
             })
+        }),
+        ("mesh_join", mesh_join_seeds(&nodes), |b| {
+            match b.split_first() {
+                Some((selector, message)) if selector % 2 == 0 => {
+                    cbor4ii::serde::from_slice::<JoinRequest>(message).is_ok()
+                }
+                Some((_, message)) => cbor4ii::serde::from_slice::<JoinResponse>(message).is_ok(),
+                None => false,
+            }
         }),
         ("mesh_sync", mesh_sync_seeds(&nodes), |b| {
             cbor4ii::serde::from_slice::<SyncRequest>(b).is_ok()
@@ -679,6 +690,45 @@ fn mesh_admission_seeds(nodes: &MeshNodes) -> Vec<Seed> {
             .unwrap_or_else(|refusal| panic!("seed mesh_admission/{name} refused: {refusal}"));
     }
     seeds
+}
+
+fn mesh_join_seeds(nodes: &MeshNodes) -> Vec<Seed> {
+    let (fleet, mesh) = (fleet(), mesh());
+    // The first byte picks the message: 0 a request, 1 a response.
+    let request = |key: &SecretKey| {
+        let message = JoinRequest {
+            token_id: vec![0x4a; 16],
+            token_secret: vec![0x5e; 32],
+            key: key.public_key().to_cose_key().to_vec().expect("a COSE_Key"),
+        };
+        [&[0][..], &cbor(&message)].concat()
+    };
+    let response = |message: &JoinResponse| [&[1][..], &cbor(message)].concat();
+    let joined = |credential: &Credential| JoinResponse::Joined {
+        credential: credential.as_bytes().to_vec(),
+        site_ca: fleet.site_ca.credential().as_bytes().to_vec(),
+        fleet_root: fleet.root.credential().as_bytes().to_vec(),
+    };
+    let node = joined(&nodes.node);
+    // The genuine answer must pass, or the fuzzer would start outside the checks.
+    let key = SecretKey::from_cose_key_bytes(&mesh.node_key.to_cose_key_bytes()).expect("a key");
+    if let Err(e) = check_joined(&mesh.peer, key, node.clone(), NOW, 0) {
+        panic!("seed mesh_join/joined refused: {e:?}");
+    }
+    let ed25519 =
+        SecretKey::from_cose_key_bytes(&fleet.root_key.to_cose_key_bytes()).expect("a key");
+    vec![
+        ("request", request(&mesh.node_key)),
+        ("request-ed25519-key", request(&ed25519)),
+        ("joined", response(&node)),
+        ("joined-other-peer", response(&joined(&nodes.other))),
+        (
+            "refused",
+            response(&JoinResponse::Refused(
+                "join token refused: join token already used by someone".into(),
+            )),
+        ),
+    ]
 }
 
 /// A CBOR head of major type `major` (2 byte string, 3 text string) for a length below 2^16.
