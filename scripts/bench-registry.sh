@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Site registry writes, Ward against etcd (issue #5), in one run on this machine:
 #
-#   1. installs etcd 3.4, etcdctl and protoc from Debian when they are missing;
+#   1. installs etcd 3.4, etcdctl, protoc and its well-known types from Debian when missing;
 #   2. builds tests/registry-load (a workspace of its own: etcd-client needs protoc);
 #   3. starts a three-member etcd cluster on 127.0.0.1, with its default fsync of every
 #      write-ahead-log append, in a temporary directory;
@@ -29,6 +29,9 @@ missing=()
 command -v etcd >/dev/null || missing+=(etcd-server)
 command -v etcdctl >/dev/null || missing+=(etcd-client)
 command -v protoc >/dev/null || missing+=(protobuf-compiler)
+# protoc's well-known types (google/protobuf/*.proto), which etcd's protos import; a
+# recommendation of protobuf-compiler, so --no-install-recommends leaves them out.
+[ -f /usr/include/google/protobuf/descriptor.proto ] || missing+=(libprotobuf-dev)
 if ((${#missing[@]} > 0)); then
   as_root=()
   if [ "$(id -u)" -ne 0 ]; then as_root=(sudo); fi
