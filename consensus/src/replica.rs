@@ -7,6 +7,11 @@
 //! committed by a majority and applied, so an acknowledged write survives the loss of any
 //! minority of the site's nodes.
 //!
+//! A replica has one proposal out at a time; the writes handed to it meanwhile go out
+//! together as one [`RegistryCommand::Batch`] entry when the proposal returns, each with its
+//! own answer. Under load, one log entry, one fsync per member and one forward to the leader
+//! carry many writes.
+//!
 //! A write is proposed at most once. It is asked again only when it certainly never entered
 //! a leader's log (no leader, the leader unreachable, or a node that turned out not to lead);
 //! once a leader may have appended it, a lost answer fails the write with
@@ -25,7 +30,7 @@
 //! follower: wait until applied ≥ that index, then read locally
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,10 +39,13 @@ use openraft::error::{CheckIsLeaderError, ClientWriteError, InitializeError, Raf
 use openraft::metrics::WaitError;
 use openraft::{BasicNode, Raft, RaftMetrics, SnapshotPolicy};
 use redb::{ReadableTable as _, TableDefinition, TableError};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{debug, info};
 
-use crate::registry::{JOIN_TOKENS, JoinTokenRecord, MODEL_SNAPSHOTS, ModelSnapshotRecord};
+use crate::registry::{
+    JOIN_TOKENS, JoinTokenRecord, MAX_BATCH_COMMANDS, MODEL_SNAPSHOTS, ModelSnapshotRecord,
+};
 use crate::transport::{Network, RaftReply, RaftRequest, RegistryTransport, TransportError};
 use crate::{OpenError, RedbStateMachine, RegistryCommand, RegistryResponse, SiteRaft, frame};
 
@@ -48,6 +56,18 @@ const RELEASE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long to wait between attempts while no leader is known.
 const LEADER_RETRY: Duration = Duration::from_millis(50);
+
+/// The most bytes of commands (by [`RegistryCommand::size_hint`]) a replica puts in one
+/// batch; a single larger command goes alone. With [`MAX_ENTRIES_PER_APPEND`], this keeps an
+/// AppendEntries message well under the transport's limit.
+const MAX_BATCH_BYTES: usize = 128 << 10;
+
+/// The most entries the leader sends in one AppendEntries message: 32 batches of at most
+/// [`MAX_BATCH_BYTES`] are 4 MiB, half of [`crate::transport::MAX_REQUEST_LEN`].
+const MAX_ENTRIES_PER_APPEND: u64 = 32;
+const _: () = assert!(
+    MAX_ENTRIES_PER_APPEND as usize * MAX_BATCH_BYTES <= crate::transport::MAX_REQUEST_LEN / 2
+);
 
 /// Timing and snapshot policy of a replica.
 #[derive(Clone, Debug)]
@@ -143,6 +163,53 @@ pub struct Replica<T: RegistryTransport> {
     log_lease: std::sync::Weak<()>,
     transport: T,
     write_timeout: Duration,
+    writes: Arc<WriteQueue>,
+}
+
+/// The writes handed to one replica and not proposed yet, and whose turn it is to propose.
+///
+/// A replica has one proposal out at a time. The writes that arrive meanwhile wait in the
+/// queue, and the first of them to get the turn proposes all of them (up to a batch's limits)
+/// as one [`RegistryCommand::Batch`]: under load, one log entry, one replication round and
+/// one forward to the leader carry many writes, as one fsync already carries many entries.
+/// A lone write goes as itself.
+#[derive(Default)]
+struct WriteQueue {
+    waiting: std::sync::Mutex<VecDeque<QueuedWrite>>,
+    /// Held while a proposal is out. Fair: the writes take their turns in arrival order.
+    turn: tokio::sync::Mutex<()>,
+}
+
+struct QueuedWrite {
+    command: RegistryCommand,
+    answer: oneshot::Sender<Result<RegistryResponse, ReplicaError>>,
+}
+
+impl WriteQueue {
+    fn waiting(&self) -> std::sync::MutexGuard<'_, VecDeque<QueuedWrite>> {
+        // Nothing panics while holding the lock; a poisoned queue is still a sound queue.
+        self.waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The writes at the head of the queue that fit in one batch; at least one, if any wait.
+    fn next_batch(&self) -> Vec<QueuedWrite> {
+        let mut waiting = self.waiting();
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        while let Some(next) = waiting.front() {
+            let size = next.command.size_hint();
+            if !batch.is_empty()
+                && (batch.len() == MAX_BATCH_COMMANDS || bytes + size > MAX_BATCH_BYTES)
+            {
+                break;
+            }
+            bytes += size;
+            batch.extend(waiting.pop_front());
+        }
+        batch
+    }
 }
 
 impl<T: RegistryTransport> std::fmt::Debug for Replica<T> {
@@ -193,6 +260,7 @@ impl<T: RegistryTransport> Replica<T> {
             election_timeout_max: millis(config.election_timeout.1),
             snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_every),
             max_in_snapshot_log_to_keep: config.keep_behind_snapshot,
+            max_payload_entries: MAX_ENTRIES_PER_APPEND,
             ..Default::default()
         }
         .validate()
@@ -215,6 +283,7 @@ impl<T: RegistryTransport> Replica<T> {
             log_lease,
             transport,
             write_timeout: config.write_timeout,
+            writes: Arc::default(),
         })
     }
 
@@ -291,7 +360,63 @@ impl<T: RegistryTransport> Replica<T> {
     /// at most once: [`ReplicaError::WriteOutcomeUnknown`] when the leader's answer was lost,
     /// [`ReplicaError::WriteTimeout`] when no leader took it in time.
     pub async fn write(&self, command: RegistryCommand) -> Result<RegistryResponse, ReplicaError> {
-        self.through_leader(LeaderTask::Write(command)).await
+        if matches!(command, RegistryCommand::Batch(_)) {
+            // A caller's own batch goes as it is; batches do not nest.
+            return self.through_leader(LeaderTask::Write(command)).await;
+        }
+        let (answer, mut answered) = oneshot::channel();
+        self.writes
+            .waiting()
+            .push_back(QueuedWrite { command, answer });
+        loop {
+            let turn = self.writes.turn.lock().await;
+            match answered.try_recv() {
+                Ok(result) => return result,
+                Err(oneshot::error::TryRecvError::Closed) => return Err(abandoned()),
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+            let batch = self.writes.next_batch();
+            if batch.is_empty() {
+                // This write is in a proposal still out, whose proposer gave its turn up
+                // early: the proposal answers it.
+                drop(turn);
+                return answered.await.unwrap_or_else(|_| Err(abandoned()));
+            }
+            // A task of its own, so that a caller who stops waiting does not abandon the
+            // other writes of the batch.
+            let _ = tokio::spawn(self.clone().propose(batch)).await;
+        }
+    }
+
+    /// Proposes `batch` at the leader and answers each of its writes.
+    async fn propose(self, batch: Vec<QueuedWrite>) {
+        let (commands, answers): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .map(|write| (write.command, write.answer))
+            .unzip();
+        let count = commands.len();
+        let command = match <[RegistryCommand; 1]>::try_from(commands) {
+            Ok([single]) => single,
+            Err(commands) => RegistryCommand::Batch(commands),
+        };
+        let result = self.through_leader(LeaderTask::Write(command)).await;
+        let responses: Vec<Result<RegistryResponse, ReplicaError>> = match result {
+            Ok(RegistryResponse::Batch(responses)) if count > 1 && responses.len() == count => {
+                responses.into_iter().map(Ok).collect()
+            }
+            Ok(response) if count == 1 => vec![Ok(response)],
+            Ok(other) => {
+                let error = format!("the registry answered a batch of {count} with {other:?}");
+                (0..count)
+                    .map(|_| Err(ReplicaError::Stopped(error.clone())))
+                    .collect()
+            }
+            Err(error) => (0..count).map(|_| Err(error.duplicate())).collect(),
+        };
+        for (answer, response) in answers.into_iter().zip(responses) {
+            // The caller may have stopped waiting; the write happened all the same.
+            let _ = answer.send(response);
+        }
     }
 
     /// Adds node `id`, reachable at `node`, as a learner: it receives the log (or a snapshot)
@@ -548,6 +673,28 @@ impl<T: RegistryTransport> Replica<T> {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         Ok(())
+    }
+}
+
+/// The error for a write whose proposal ended without an answer: its task was cancelled,
+/// which happens only when the runtime stops.
+fn abandoned() -> ReplicaError {
+    ReplicaError::WriteOutcomeUnknown("the proposal carrying the write was abandoned".into())
+}
+
+impl ReplicaError {
+    /// The same error, for another write of the batch that failed with it.
+    fn duplicate(&self) -> ReplicaError {
+        match self {
+            ReplicaError::WriteTimeout(timeout, why) => {
+                ReplicaError::WriteTimeout(*timeout, why.clone())
+            }
+            ReplicaError::WriteOutcomeUnknown(why) => {
+                ReplicaError::WriteOutcomeUnknown(why.clone())
+            }
+            ReplicaError::Stopped(why) => ReplicaError::Stopped(why.clone()),
+            other => ReplicaError::Stopped(other.to_string()),
+        }
     }
 }
 

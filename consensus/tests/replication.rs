@@ -1,6 +1,7 @@
 //! Sites of three and five replicas in one process, each on its own redb file, over the
 //! in-memory transport (which encodes every message as the mesh does): replication, the
-//! leader's loss, a restart of every node, and join tokens raced at two nodes at once.
+//! leader's loss, a restart of every node, join tokens raced at two nodes at once, and
+//! concurrent writes batched into shared log entries.
 
 mod support;
 
@@ -144,6 +145,76 @@ async fn a_join_token_raced_at_two_nodes_is_consumed_exactly_once() {
             .count();
         assert_eq!((consumed, refused), (1, 1), "race {race}: {outcomes:?}");
     }
+}
+
+/// Writes that arrive at a replica while its last proposal is out go to the leader together,
+/// in fewer log entries than writes, and each still gets its own answer: the same token
+/// consumed by many at once is consumed once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_at_a_replica_share_entries_and_keep_their_own_answers() {
+    const WRITERS: usize = 64;
+    let site = Site::new(3).await;
+    site.replicas[&1]
+        .write(create("shared"))
+        .await
+        .expect("written");
+    let leader = site.leader_within(WAIT).await;
+    // A follower, so that the batches are also what it forwards.
+    let follower = site
+        .ids()
+        .into_iter()
+        .find(|id| *id != leader)
+        .expect("a follower");
+    let replica = &site.replicas[&follower];
+    site.settled().await;
+    let before = replica.applied_index().expect("applied").unwrap_or(0);
+
+    let mut writes = tokio::task::JoinSet::new();
+    for i in 0..WRITERS {
+        let command = if i % 2 == 0 {
+            create(&format!("batched-{i}"))
+        } else {
+            consume("shared", &format!("camera-{i}"))
+        };
+        let replica = replica.clone();
+        writes.spawn(async move { (i, replica.write(command).await) });
+    }
+    let mut outcomes = vec![RegistryResponse::Done; WRITERS];
+    while let Some(joined) = writes.join_next().await {
+        let (i, outcome) = joined.expect("write task");
+        outcomes[i] = outcome.expect("written");
+    }
+
+    for (i, outcome) in outcomes.iter().enumerate().step_by(2) {
+        assert_eq!(*outcome, RegistryResponse::JoinTokenCreated, "write {i}");
+    }
+    let consumed: Vec<usize> = (1..WRITERS)
+        .step_by(2)
+        .filter(|i| matches!(outcomes[*i], RegistryResponse::JoinTokenConsumed { .. }))
+        .collect();
+    assert_eq!(consumed.len(), 1, "{outcomes:?}");
+    let winner = format!("camera-{}", consumed[0]);
+    for i in (1..WRITERS).step_by(2).filter(|i| *i != consumed[0]) {
+        assert_eq!(
+            outcomes[i],
+            RegistryResponse::Refused(Refusal::TokenUsed { by: winner.clone() }),
+            "write {i}"
+        );
+    }
+    for i in (0..WRITERS).step_by(2) {
+        let token = format!("batched-{i}");
+        assert!(
+            replica
+                .join_token(token.as_bytes())
+                .expect("read")
+                .is_some()
+        );
+    }
+    let entries = replica.applied_index().expect("applied").unwrap_or(0) - before;
+    assert!(
+        entries < WRITERS as u64 / 2,
+        "{WRITERS} concurrent writes took {entries} log entries"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -85,6 +85,9 @@ pub(crate) const TABLES: [RegistryTable; 8] = [
 /// The longest camera id accepted.
 pub const MAX_CAMERA_ID_LEN: usize = 128;
 
+/// The most commands a [`RegistryCommand::Batch`] holds.
+pub const MAX_BATCH_COMMANDS: usize = 64;
+
 /// A change to the registry, as proposed to Raft.
 ///
 /// Encoded as `[version, command]` (see `versioned`); this release writes version 1.
@@ -210,6 +213,61 @@ pub enum RegistryCommand {
         /// The signed revocation, opaque to the registry.
         signed: Vec<u8>,
     },
+    /// Several commands in one log entry, applied in order exactly as if each were an entry
+    /// of its own: each gets its own response in [`RegistryResponse::Batch`], and one that is
+    /// refused changes nothing while the others still apply. A replica proposes the writes
+    /// that queued up while its previous proposal was out as one batch. Between 1 and
+    /// [`MAX_BATCH_COMMANDS`] commands, none of them a batch.
+    Batch(Vec<RegistryCommand>),
+}
+
+impl RegistryCommand {
+    /// An upper bound, give or take a few bytes, on the command's encoded size: what a
+    /// replica counts to keep a batch, and so a log entry, small.
+    pub fn size_hint(&self) -> usize {
+        use RegistryCommand as C;
+        // The version, the variant's name, field names and fixed-size fields.
+        const FIXED: usize = 160;
+        let sealed = |secret: &SealedSecret| secret.nonce.len() + secret.ciphertext.len() + 32;
+        FIXED
+            + match self {
+                C::CreateJoinToken {
+                    id, secret_hash, ..
+                } => id.len() + secret_hash.len(),
+                C::ConsumeJoinToken {
+                    id,
+                    secret_hash,
+                    consumer,
+                    ..
+                } => id.len() + secret_hash.len() + consumer.len(),
+                C::PutModelSnapshot { camera, model } => camera.len() + model.len(),
+                C::Enroll {
+                    camera,
+                    credential,
+                    scopes,
+                    ..
+                } => {
+                    camera.len()
+                        + credential.len()
+                        + scopes.iter().map(|scope| scope.len() + 2).sum::<usize>()
+                }
+                C::SetEnrollmentStatus { camera, .. } => camera.len(),
+                C::RecordNode {
+                    peer, credential, ..
+                } => peer.len() + credential.len(),
+                C::RemoveNode { .. } => 0,
+                C::CreateSession {
+                    id, camera, secret, ..
+                } => id.len() + camera.len() + sealed(secret),
+                C::RefreshSession { id, secret, .. } => {
+                    id.len() + secret.as_ref().map_or(0, sealed)
+                }
+                C::EndSession { id } => id.len(),
+                C::AddFrameKeyEpoch { key, .. } => sealed(key),
+                C::AddRevocation { id, signed } => id.len() + signed.len(),
+                C::Batch(commands) => commands.iter().map(RegistryCommand::size_hint).sum(),
+            }
+    }
 }
 
 /// The layout of version 1 of [`RegistryCommand`].
@@ -290,6 +348,7 @@ enum RegistryCommandV1 {
         #[serde(with = "serde_bytes")]
         signed: Vec<u8>,
     },
+    Batch(Vec<RegistryCommand>),
 }
 
 versioned::versioned_v1!(RegistryCommand, RegistryCommandV1, "registry command");
@@ -338,6 +397,8 @@ pub enum RegistryResponse {
     RevocationAlreadyPresent,
     /// The command was refused, and changed nothing.
     Refused(Refusal),
+    /// The responses to a [`RegistryCommand::Batch`]'s commands, in their order.
+    Batch(Vec<RegistryResponse>),
 }
 
 /// Why a command was refused. Deterministic: every node refuses the same command the same way.
@@ -487,6 +548,22 @@ pub(crate) fn apply(
             not_after,
         } => frame_keys::add(txn, *epoch, key, *not_before, *not_after),
         C::AddRevocation { id, signed } => revocations::add(txn, id, signed),
+        C::Batch(commands) => {
+            if commands.is_empty()
+                || commands.len() > MAX_BATCH_COMMANDS
+                || commands
+                    .iter()
+                    .any(|command| matches!(command, C::Batch(_)))
+            {
+                Ok(Err(malformed("batch")))
+            } else {
+                let responses = commands
+                    .iter()
+                    .map(|command| apply(txn, command))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Ok(RegistryResponse::Batch(responses)))
+            }
+        }
     }?;
     Ok(outcome.unwrap_or_else(RegistryResponse::Refused))
 }
@@ -782,10 +859,84 @@ mod tests {
                 signed: vec![7; 64],
             },
         ];
-        for command in commands {
+        let batch = RegistryCommand::Batch(commands.to_vec());
+        for command in commands.into_iter().chain([batch]) {
+            let encoded = cbor(&command);
+            assert!(
+                encoded.len() <= command.size_hint(),
+                "{} encoded bytes above the size hint of {command:?}",
+                encoded.len()
+            );
             assert_eq!(
-                decode::<RegistryCommand>(&cbor(&command)).expect("decodes"),
+                decode::<RegistryCommand>(&encoded).expect("decodes"),
                 command
+            );
+        }
+    }
+
+    #[test]
+    fn a_batch_applies_its_commands_in_order_each_as_if_alone() {
+        let registry = testing::Registry::new();
+        let create = RegistryCommand::CreateJoinToken {
+            id: b"t1".to_vec(),
+            secret_hash: vec![7; SECRET_HASH_LEN],
+            role: TokenRole::Camera,
+            expires_at: 1_900_000_000,
+        };
+        let response = registry.apply(RegistryCommand::Batch(vec![
+            create.clone(),
+            consume_command(),
+            // Refused, and changes nothing, while the others stand.
+            create,
+            consume_command(),
+        ]));
+        let RegistryResponse::Batch(responses) = response else {
+            panic!("a batch answered with {response:?}");
+        };
+        assert_eq!(
+            responses,
+            [
+                RegistryResponse::JoinTokenCreated,
+                RegistryResponse::JoinTokenConsumed {
+                    role: TokenRole::Camera
+                },
+                RegistryResponse::Refused(Refusal::TokenExists),
+                RegistryResponse::Refused(Refusal::TokenUsed { by: "cam-a".into() }),
+            ]
+        );
+        let record: JoinTokenRecord = registry
+            .read("registry.join_tokens.v1", b"t1")
+            .expect("recorded");
+        assert_eq!(record.consumed_by.as_deref(), Some("cam-a"));
+    }
+
+    #[test]
+    fn an_empty_nested_or_oversized_batch_is_refused_whole() {
+        let registry = testing::Registry::new();
+        let put = |camera: &str| RegistryCommand::PutModelSnapshot {
+            camera: camera.into(),
+            model: vec![1; 4],
+        };
+        let malformed = RegistryResponse::Refused(Refusal::Malformed("batch".into()));
+        assert_eq!(
+            registry.apply(RegistryCommand::Batch(Vec::new())),
+            malformed
+        );
+        let nested = RegistryCommand::Batch(vec![
+            put("cam-a"),
+            RegistryCommand::Batch(vec![put("cam-b")]),
+        ]);
+        assert_eq!(registry.apply(nested), malformed);
+        let oversized = (0..=MAX_BATCH_COMMANDS)
+            .map(|i| put(&format!("cam-{i}")))
+            .collect();
+        assert_eq!(registry.apply(RegistryCommand::Batch(oversized)), malformed);
+        for camera in ["cam-a", "cam-b", "cam-0"] {
+            assert!(
+                registry
+                    .read::<ModelSnapshotRecord>("registry.model_snapshots.v1", camera.as_bytes())
+                    .is_none(),
+                "a refused batch stored {camera}'s model"
             );
         }
     }
