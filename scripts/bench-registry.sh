@@ -5,8 +5,9 @@
 #   2. builds tests/registry-load (a workspace of its own: etcd-client needs protoc);
 #   3. starts a three-member etcd cluster on 127.0.0.1, with its default fsync of every
 #      write-ahead-log append, in a temporary directory;
-#   4. for each client count, runs the same closed-loop write load against a three-replica
-#      Ward site (in-process, redb, log appends group-committed) and against etcd;
+#   4. for each client count, runs the same closed-loop write load against a three-node Ward
+#      site over the mesh (loopback TCP, as in `ward run`), against the same site with its
+#      replicas talking in-process, and against etcd;
 #   5. stops etcd, then kills the leader of a Ward site KILLS times;
 #   6. prints a markdown table of the results.
 #
@@ -116,7 +117,7 @@ rm -f "$work/fsync-probe"
 echo "disk: $(awk -v s="$probe" -v n=$probe_writes 'BEGIN { printf "%.2f", 1000 * s / n }') ms per" \
   "synchronous 4 KiB write (dd oflag=dsync, $probe_writes writes)" >&2
 for clients in $client_counts; do
-  for system in ward etcd; do
+  for system in ward-mesh ward etcd; do
     args=(--clients "$clients" --seconds "$run_seconds" --warmup-seconds "$warmup_seconds"
       --value-bytes "$value_bytes")
     if [ "$system" = etcd ]; then args+=(--endpoints "$endpoints"); fi
@@ -137,14 +138,15 @@ result() { # result SYSTEM CLIENTS
   grep -E "system=$1 clients=$2 " "$results" | tail -n 1
 }
 echo
-echo "| clients | Ward ops/s | Ward p50 ms | Ward p99 ms | etcd ops/s | etcd p50 ms | etcd p99 ms |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| clients | Ward (mesh) ops/s | p50 ms | p99 ms | Ward (in-process) ops/s | p50 ms | p99 ms | etcd ops/s | p50 ms | p99 ms |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for clients in $client_counts; do
-  ward=$(result ward "$clients")
-  etcd=$(result etcd "$clients")
-  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$clients" \
-    "$(field ops_per_s "$ward")" "$(field p50_ms "$ward")" "$(field p99_ms "$ward")" \
-    "$(field ops_per_s "$etcd")" "$(field p50_ms "$etcd")" "$(field p99_ms "$etcd")"
+  row="| $clients |"
+  for system in ward-mesh ward etcd; do
+    line=$(result "$system" "$clients")
+    row+=" $(field ops_per_s "$line") | $(field p50_ms "$line") | $(field p99_ms "$line") |"
+  done
+  echo "$row"
 done
 failover=$(grep 'system=ward-failover' "$results" | tail -n 1)
 echo

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! registry-load ward     --clients N --seconds S --value-bytes B   three replicas in-process
+//! registry-load ward-mesh --clients N ...                          the same over the mesh
 //! registry-load etcd     --endpoints A,B,C --clients N ...         an etcd cluster already running
 //! registry-load failover --kills K                                  kill the Ward leader K times
 //! ```
@@ -15,6 +16,7 @@ mod etcd;
 mod failover;
 mod latency;
 mod load;
+mod mesh;
 mod ward;
 
 use std::time::Duration;
@@ -36,6 +38,9 @@ struct Cli {
 enum Command {
     /// Writes to a three-replica Ward site run in this process, over the in-memory transport.
     Ward(LoadArgs),
+    /// Writes to a three-node Ward site run in this process, each node with its mesh, over
+    /// loopback TCP: Raft over the mesh's registry protocol, as in `ward run`.
+    WardMesh(LoadArgs),
     /// Writes to a running etcd cluster.
     Etcd {
         /// The members' client URLs, comma-separated.
@@ -124,6 +129,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let summary = load::run(load, site.writers(args.clients).await?).await?;
             site.shutdown().await?;
             report(args.run_fields("ward"), &summary);
+        }
+        Command::WardMesh(args) => {
+            let load = args.load()?;
+            let site = mesh::MeshSite::start(3).await?;
+            let summary = load::run(load, site.writers(args.clients).await?).await?;
+            site.shutdown().await?;
+            report(args.run_fields("ward-mesh"), &summary);
         }
         Command::Etcd {
             endpoints,

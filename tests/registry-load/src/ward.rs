@@ -5,8 +5,7 @@
 //! decoded as on the wire, size limits included, but handed over by a function call instead
 //! of a socket. etcd's members talk over loopback TCP, so this transport favours Ward.
 //!
-//! TODO(#5): run Ward's replicas as three processes over the mesh's registry transport
-//! (`ward_node::mesh::MeshRegistryTransport`), so that both systems pay for sockets.
+//! The same site over real sockets, the mesh's registry transport, is [`crate::mesh`].
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -16,6 +15,7 @@ use openraft::{BasicNode, ServerState};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use ward_consensus::memory::{MemoryNetwork, MemoryTransport};
+use ward_consensus::transport::RegistryTransport;
 use ward_consensus::{RegistryCommand, RegistryResponse, Replica, ReplicaConfig};
 
 use crate::load::Writer;
@@ -111,9 +111,7 @@ impl WardSite {
         let mut replicas: Vec<_> = self.replicas.values().cloned().collect();
         replicas.sort_by_key(|replica| replica.id() == leader);
         let writers = (0..clients)
-            .map(|i| WardWriter {
-                replica: replicas[i % replicas.len()].clone(),
-            })
+            .map(|i| WardWriter::new(replicas[i % replicas.len()].clone()))
             .collect();
         Ok(writers)
     }
@@ -176,19 +174,26 @@ impl WardSite {
 
 /// One client's writes, each handed to the same replica.
 #[derive(Debug)]
-pub struct WardWriter {
-    replica: Replica<MemoryTransport>,
+pub struct WardWriter<T: RegistryTransport = MemoryTransport> {
+    replica: Replica<T>,
 }
 
-impl Writer for WardWriter {
+impl<T: RegistryTransport> WardWriter<T> {
+    /// A client writing through `replica`.
+    pub fn new(replica: Replica<T>) -> Self {
+        WardWriter { replica }
+    }
+}
+
+impl<T: RegistryTransport> Writer for WardWriter<T> {
     async fn put(&mut self, key: String, value: Vec<u8>) -> anyhow::Result<()> {
         model_write(&self.replica, key, value).await
     }
 }
 
 /// Stores `model` as the anomaly model of `camera` through `replica`.
-pub async fn model_write(
-    replica: &Replica<MemoryTransport>,
+pub async fn model_write<T: RegistryTransport>(
+    replica: &Replica<T>,
     camera: String,
     model: Vec<u8>,
 ) -> anyhow::Result<()> {
