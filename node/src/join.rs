@@ -143,8 +143,10 @@ impl<T: RegistryTransport> JoinDesk<T> {
         let key = requested_node_key(&request.key)?;
         let unavailable =
             |e: &dyn std::fmt::Display| format!("the site registry is unavailable: {e}");
-        // A token's role never changes: after a linearizable barrier, the local record says
-        // whether the token is one for a node, without spending a camera's token.
+        let refused = |refusal: RegistryRefusal| format!("join token refused: {refusal}");
+        // A token's role and secret never change: after a linearizable barrier, the local
+        // record answers for them, so that a camera's token is not spent, and a guessed or
+        // unknown token costs the site no Raft entry.
         self.replica
             .ensure_linearizable()
             .await
@@ -152,16 +154,30 @@ impl<T: RegistryTransport> JoinDesk<T> {
         let record = self
             .replica
             .join_token(&request.token_id)
-            .map_err(|e| unavailable(&e))?;
-        if record.as_ref().is_some_and(|r| r.role != TokenRole::Node) {
+            .map_err(|e| unavailable(&e))?
+            .ok_or_else(|| refused(RegistryRefusal::UnknownToken))?;
+        if record.role != TokenRole::Node {
             return Err("this join token is for a camera, not a node".to_owned());
         }
-
         let secret_hash = Sha256::digest(&request.token_secret).to_vec();
+        if !bool::from(record.secret_hash.ct_eq(&secret_hash)) {
+            return Err(refused(RegistryRefusal::WrongSecret));
+        }
         let consumer = peer.to_base58();
+        // The registry decides; these only spare it entries it would refuse anyway.
+        match &record.consumed_by {
+            Some(by) if *by != consumer => {
+                return Err(refused(RegistryRefusal::TokenUsed { by: by.clone() }));
+            }
+            None if now > record.expires_at => {
+                return Err(refused(RegistryRefusal::TokenExpired));
+            }
+            _ => {}
+        }
+
         let consume = RegistryCommand::ConsumeJoinToken {
             id: request.token_id.clone(),
-            secret_hash: secret_hash.clone(),
+            secret_hash,
             consumer: consumer.clone(),
             now,
         };
@@ -170,18 +186,11 @@ impl<T: RegistryTransport> JoinDesk<T> {
                 role: TokenRole::Node,
             }) => {}
             // The same node asking again, its first answer lost: the token is spent by it, and
-            // it still knows the secret.
-            Ok(RegistryResponse::Refused(RegistryRefusal::TokenUsed { by }))
-                if by == consumer
-                    && record
-                        .as_ref()
-                        .is_some_and(|r| bool::from(r.secret_hash.ct_eq(&secret_hash))) =>
-            {
+            // it knows the secret.
+            Ok(RegistryResponse::Refused(RegistryRefusal::TokenUsed { by })) if by == consumer => {
                 info!(%peer, "join token already spent by this node; credential issued again");
             }
-            Ok(RegistryResponse::Refused(refusal)) => {
-                return Err(format!("join token refused: {refusal}"));
-            }
+            Ok(RegistryResponse::Refused(refusal)) => return Err(refused(refusal)),
             Ok(other) => return Err(format!("unexpected answer from the registry: {other:?}")),
             Err(e) => return Err(unavailable(&e)),
         }

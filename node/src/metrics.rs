@@ -1,7 +1,8 @@
 //! The node's Prometheus metrics, served by the admin API at `/metrics`.
 //!
-//! One [`Metrics`] per node owns its registry; the mesh updates the handles it holds and the
-//! admin API encodes the registry in the OpenMetrics text format. Metric names carry no
+//! One [`Metrics`] per node owns its registry; the mesh updates the handles it holds, the
+//! admin API sets the site registry's gauges from Raft's state as each scrape begins, and
+//! encodes the registry in the OpenMetrics text format. Metric names carry no
 //! peer ids or credential names, so the label set stays bounded whatever peers do.
 
 use prometheus_client::encoding::text::encode;
@@ -9,6 +10,8 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+
+use crate::site::SiteStatus;
 
 /// Bounds of the propagation-delay histogram, in seconds: 5 ms up to 10 s.
 const PROPAGATION_BUCKETS: [f64; 11] = [
@@ -37,6 +40,20 @@ pub struct Metrics {
     pub revocations_synced: Counter,
     /// Seconds from a revocation's publication at its first node to its application here.
     pub propagation_delay: Histogram,
+    /// The site registry as this member saw it at the last scrape (see
+    /// [`Metrics::record_site`]).
+    site: SiteGauges,
+}
+
+/// The site registry's Raft state, as gauges.
+#[derive(Debug, Default)]
+struct SiteGauges {
+    term: Gauge,
+    is_leader: Gauge,
+    voters: Gauge,
+    learners: Gauge,
+    applied_index: Gauge,
+    last_log_index: Gauge,
 }
 
 impl Metrics {
@@ -85,8 +102,40 @@ impl Metrics {
             "Delay from a revocation's publication to its application at this node",
             propagation_delay.clone(),
         );
+        let site = SiteGauges::default();
+        for (name, help, gauge) in [
+            ("site_term", "Raft term of the site registry", &site.term),
+            (
+                "site_is_leader",
+                "1 while this node leads the site registry",
+                &site.is_leader,
+            ),
+            (
+                "site_voters",
+                "Voting members of the site registry",
+                &site.voters,
+            ),
+            (
+                "site_learners",
+                "Learners of the site registry: members that do not vote yet",
+                &site.learners,
+            ),
+            (
+                "site_applied_index",
+                "Last log index this node applied to its registry",
+                &site.applied_index,
+            ),
+            (
+                "site_last_log_index",
+                "Last index in this node's registry log",
+                &site.last_log_index,
+            ),
+        ] {
+            registry.register(name, help, gauge.clone());
+        }
         Metrics {
             registry,
+            site,
             peers,
             admitted,
             refused,
@@ -102,6 +151,24 @@ impl Metrics {
     /// Room in the registry for a component's own metrics (gossipsub's), under `prefix`.
     pub fn sub_registry(&mut self, prefix: &str) -> &mut Registry {
         self.registry.sub_registry_with_prefix(prefix)
+    }
+
+    /// Sets the site registry's gauges from `status`; called as a scrape begins, so that
+    /// they say what Raft says at that moment.
+    pub fn record_site(&self, status: &SiteStatus) {
+        let as_gauge = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+        let count = |members: &[u64]| as_gauge(members.len() as u64);
+        self.site.term.set(as_gauge(status.term));
+        let leading = status.leader == Some(status.node_id) && status.role == "leader";
+        self.site.is_leader.set(i64::from(leading));
+        self.site.voters.set(count(&status.voters));
+        self.site.learners.set(count(&status.learners));
+        self.site
+            .applied_index
+            .set(as_gauge(status.applied_index.unwrap_or(0)));
+        self.site
+            .last_log_index
+            .set(as_gauge(status.last_log_index.unwrap_or(0)));
     }
 
     /// The registry in the OpenMetrics text format.

@@ -527,6 +527,10 @@ fn status_submission_and_metrics_over_http() {
     );
     let text = metrics.text();
     assert!(text.contains("ward_revocations 2"), "{text}");
+    assert!(
+        text.lines().any(|l| l == "ward_site_is_leader 0"),
+        "a node without a registry leads none: {text}"
+    );
     assert!(text.trim_end().ends_with("# EOF"), "{text}");
 
     // Anything else is a JSON 404.
@@ -751,6 +755,20 @@ fn a_join_token_is_recorded_through_raft_shown_once_and_works_once() {
         human.stdout.contains(&format!("{id:016x} is leader")),
         "{}",
         human.stdout
+    );
+    // And so do the metrics, as Raft has it at the scrape.
+    let text = get(&node, "/metrics").text();
+    for line in [
+        "ward_site_is_leader 1",
+        "ward_site_voters 1",
+        "ward_site_learners 0",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no {line:?} in {text}");
+    }
+    let term = report["site"]["term"].as_u64().expect("a term");
+    assert!(
+        text.lines().any(|l| l == format!("ward_site_term {term}")),
+        "{text}"
     );
 
     let created = ward_admin(

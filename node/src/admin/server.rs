@@ -241,7 +241,11 @@ async fn create_join_token(
 }
 
 async fn metrics(State(state): State<Shared>) -> impl IntoResponse {
-    let text = state.mesh.metrics().encode();
+    let metrics = state.mesh.metrics();
+    if let Some(site) = &state.site {
+        metrics.record_site(&site.status());
+    }
+    let text = metrics.encode();
     ([(CONTENT_TYPE, OPENMETRICS_MEDIA_TYPE)], text)
 }
 
