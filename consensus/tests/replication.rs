@@ -201,6 +201,8 @@ async fn concurrent_writes_at_a_replica_share_entries_and_keep_their_own_answers
             "write {i}"
         );
     }
+    // Acknowledged means applied at the leader; the follower reads after its read index.
+    replica.ensure_linearizable().await.expect("a read index");
     for i in (0..WRITERS).step_by(2) {
         let token = format!("batched-{i}");
         assert!(
