@@ -51,7 +51,8 @@ use crate::{OpenError, RedbStateMachine, RegistryCommand, RegistryResponse, Site
 
 type NodeId = u64;
 
-/// How long a stopped replica waits for the last user of its database to let go.
+/// How long a stopped replica waits for Raft to stop, and then for the last user of its
+/// database to let go.
 const RELEASE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long to wait between attempts while no leader is known.
@@ -433,11 +434,25 @@ impl<T: RegistryTransport> Replica<T> {
     async fn through_leader(&self, task: LeaderTask) -> Result<RegistryResponse, ReplicaError> {
         let deadline = Instant::now() + self.write_timeout;
         loop {
-            let local = match &task {
-                LeaderTask::Write(command) => self.raft.client_write(command.clone()).await,
-                LeaderTask::AddLearner(id, node) => {
-                    self.raft.add_learner(*id, node.clone(), false).await
+            // openraft's calls have no deadline of their own: a leader cut off from its
+            // quorum keeps a write waiting until it hears of a newer term. Past the deadline,
+            // a write it may have appended has an unknown outcome.
+            let local = async {
+                match &task {
+                    LeaderTask::Write(command) => self.raft.client_write(command.clone()).await,
+                    LeaderTask::AddLearner(id, node) => {
+                        self.raft.add_learner(*id, node.clone(), false).await
+                    }
                 }
+            };
+            let Ok(local) = tokio::time::timeout_at(deadline, local).await else {
+                return Err(if task.is_idempotent() {
+                    ReplicaError::WriteTimeout(self.write_timeout, "no answer from Raft".into())
+                } else {
+                    ReplicaError::WriteOutcomeUnknown(
+                        "no answer from Raft within the write timeout".into(),
+                    )
+                });
             };
             let attempt = match local {
                 Ok(written) => return Ok(written.data),
@@ -445,7 +460,15 @@ impl<T: RegistryTransport> Replica<T> {
                 // appended and then truncated: either way the entry is in no log.
                 Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
                     match (forward.leader_id, forward.leader_node) {
-                        (Some(leader), Some(node)) => self.forward(leader, &node, &task).await,
+                        (Some(leader), Some(node)) => {
+                            tokio::time::timeout_at(deadline, self.forward(leader, &node, &task))
+                                .await
+                                .unwrap_or_else(|_| {
+                                    Err(ForwardError::Unknown(format!(
+                                        "leader {leader}: no answer in time"
+                                    )))
+                                })
+                        }
                         _ => Err(ForwardError::NotDone("no leader known".to_string())),
                     }
                 }
@@ -658,9 +681,9 @@ impl<T: RegistryTransport> Replica<T> {
     /// stays open for its other holders. The database keeps everything for that restart.
     pub async fn shutdown(self) -> Result<(), ReplicaError> {
         let leases = [self.state_machine.lease(), self.log_lease.clone()];
-        self.raft
-            .shutdown()
+        tokio::time::timeout(RELEASE_TIMEOUT, self.raft.shutdown())
             .await
+            .map_err(|_| ReplicaError::Stopped("raft did not stop in time".into()))?
             .map_err(|e| ReplicaError::Stopped(e.to_string()))?;
         drop(self);
         let deadline = Instant::now() + RELEASE_TIMEOUT;
